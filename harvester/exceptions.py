@@ -1,0 +1,114 @@
+"""The one exception tree of MEA Hub.
+
+```
+MeaHubError
+├── ConfigError            bad or missing configuration (raised at start-up)
+├── SourceError            a source could not be read (job-level: aborts that source's run)
+│   ├── SourceHTTPError    non-transient HTTP status, or transient ones after all retries
+│   └── SourceFormatError  a response that is not the JSON/OData shape we can read
+├── RecordError            one record is malformed (record-level: reported, skipped, run goes on)
+│   ├── MappingError       the record cannot be mapped (missing id, bad value)
+│   └── ValidationError    the mapped record breaks the ontology's shapes
+├── StoreError             the RDF store failed (wraps pyoxigraph's OSError/SyntaxError/ValueError)
+│   └── StoreLockedError   another process holds the store
+└── QueryError             a SPARQL query is malformed or not allowed
+```
+
+Errors carry context attributes (``source``, ``record_id``, ``url``, ``stage``) so that reports
+can say where a problem came from without parsing messages.
+"""
+
+from __future__ import annotations
+
+__all__ = [
+    "ConfigError",
+    "MappingError",
+    "MeaHubError",
+    "QueryError",
+    "RecordError",
+    "SourceError",
+    "SourceFormatError",
+    "SourceHTTPError",
+    "StoreError",
+    "StoreLockedError",
+    "ValidationError",
+]
+
+
+class MeaHubError(Exception):
+    """Root of every error MEA Hub raises on purpose."""
+
+
+class ConfigError(MeaHubError):
+    """The configuration is missing, malformed or inconsistent."""
+
+
+class SourceError(MeaHubError):
+    """A source could not be harvested (listing failed, unreachable, unreadable).
+
+    :param source: the configured source name, when known.
+    :param url: the URL whose fetch failed, when known.
+    """
+
+    def __init__(self, message: str, *, source: str | None = None, url: str | None = None):
+        super().__init__(message)
+        self.source = source
+        self.url = url
+
+
+class SourceHTTPError(SourceError):
+    """An HTTP failure that retries did not cure; ``status`` is None for network errors."""
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        source: str | None = None,
+        url: str | None = None,
+        status: int | None = None,
+    ):
+        super().__init__(message, source=source, url=url)
+        self.status = status
+
+
+class SourceFormatError(SourceError):
+    """A response whose body is not a shape we can read (not JSON, no ``d`` envelope...)."""
+
+
+class RecordError(MeaHubError):
+    """One record cannot be loaded; the run reports it and goes on.
+
+    :param record_id: the source's own id of the record, when it has one.
+    :param stage: ``"normalize"``, ``"map"`` or ``"validate"``.
+    """
+
+    stage = "record"
+
+    def __init__(self, message: str, *, record_id: str | None = None, url: str | None = None):
+        super().__init__(message)
+        self.record_id = record_id
+        self.url = url
+
+
+class MappingError(RecordError):
+    """The record lacks what its mapping needs, or holds a value of the wrong kind."""
+
+    stage = "map"
+
+
+class ValidationError(RecordError):
+    """The mapped record breaks a shape of ``ontology/shapes.ttl``."""
+
+    stage = "validate"
+
+
+class StoreError(MeaHubError):
+    """The RDF store failed: could not open, read, write or parse."""
+
+
+class StoreLockedError(StoreError):
+    """Another process holds the embedded store (for example a running ``meahub serve``)."""
+
+
+class QueryError(MeaHubError):
+    """A SPARQL query is malformed, or is an operation the caller may not run."""

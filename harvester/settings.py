@@ -1,0 +1,365 @@
+"""The only reader of configuration: a TOML file (``meahub.toml`` or ``$MEAHUB_CONFIG``).
+
+Everything else receives the frozen :class:`Settings` (or a part of it) as an argument.
+
+Example::
+
+    [store]
+    path = "data/store"
+
+    [server]
+    base_iri = "http://localhost:8000/"
+
+    [[sources]]
+    name = "ramsar"
+    kind = "informea-odata"
+    url = "https://example.org/informea.svc"
+    entities = ["Decisions", "Meetings"]
+    interval = "6h"
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import tomllib
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from .exceptions import ConfigError
+
+__all__ = [
+    "DEFAULT_BASE_IRI",
+    "DEFAULT_CONFIG_FILE",
+    "HarvestSettings",
+    "ServerSettings",
+    "Settings",
+    "SourceConfig",
+    "StoreSettings",
+    "load_settings",
+    "parse_duration",
+    "settings_from_mapping",
+]
+
+DEFAULT_CONFIG_FILE = "meahub.toml"
+DEFAULT_BASE_IRI = "http://localhost:8000/"
+SOURCE_KINDS = ("informea-odata",)
+ODATA_ENTITIES = (
+    "Treaties",
+    "Meetings",
+    "Decisions",
+    "Contacts",
+    "CountryReports",
+    "NationalPlans",
+    "Sites",
+)
+_NAME_RE = re.compile(r"^[a-z0-9][a-z0-9_-]{0,63}$")
+_DURATION_RE = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(ms|s|m|h|d)?\s*$")
+_UNIT_SECONDS = {"ms": 0.001, "s": 1.0, "m": 60.0, "h": 3600.0, "d": 86400.0, None: 1.0}
+
+
+def parse_duration(value: str | int | float) -> float:
+    """Seconds in ``"30s"``, ``"6h"``, ``"1.5m"``, ``"250ms"`` or a bare number of seconds.
+
+    :raises ConfigError: for anything else.
+    """
+    if isinstance(value, int | float) and not isinstance(value, bool):
+        return float(value)
+    match = _DURATION_RE.match(str(value))
+    if not match:
+        raise ConfigError(f"not a duration: {value!r} (use e.g. '30s', '15m', '6h', '1d')")
+    return float(match.group(1)) * _UNIT_SECONDS[match.group(2)]
+
+
+@dataclass(frozen=True, kw_only=True)
+class StoreSettings:
+    """Where the embedded store lives (or, later, the remote endpoints)."""
+
+    path: Path | None = Path("data/store")
+    state_dir: Path = Path("data/state")
+
+
+@dataclass(frozen=True, kw_only=True)
+class ServerSettings:
+    host: str = "127.0.0.1"
+    port: int = 8000
+    base_iri: str = DEFAULT_BASE_IRI
+    query_timeout: float = 30.0
+    max_query_bytes: int = 1_000_000
+    service_allowlist: tuple[str, ...] = ()
+    admin_token: str | None = None
+
+
+@dataclass(frozen=True, kw_only=True)
+class HarvestSettings:
+    user_agent: str = "MEA-Hub/0.1 (+https://github.com/meahub; harvester)"
+    max_delete_share: float = 0.2
+
+
+@dataclass(frozen=True, kw_only=True)
+class SourceConfig:
+    """One harvested source, validated at start-up.
+
+    :param entities: the entity sets to harvest, in order; empty means all that the kind knows.
+    :param entity_urls: per-entity service roots, for providers with one service per entity set
+        (the Basel/Rotterdam/Stockholm WCF services).
+    :param mode: ``"full"`` (re-list everything, compare hashes) or ``"incremental"`` (ask for
+        records updated since the watermark, then probe unseen ids for deletions).
+    """
+
+    name: str
+    kind: str
+    url: str
+    entities: tuple[str, ...] = ()
+    entity_urls: Mapping[str, str] = field(default_factory=dict)
+    cron: str | None = None
+    interval: float | None = None
+    timeout: float = 30.0
+    connect_timeout: float = 10.0
+    retries: int = 4
+    backoff: float = 0.5
+    max_backoff: float = 60.0
+    rate: float = 20.0
+    concurrency: int = 4
+    page_size: int = 100
+    max_pages: int = 100_000
+    mode: str = "full"
+    overlap: float = 3600.0
+    max_delete_share: float | None = None
+
+    def entity_sets(self) -> tuple[str, ...]:
+        return self.entities or ODATA_ENTITIES
+
+    def url_for(self, entity: str) -> str:
+        return self.entity_urls.get(entity, self.url).rstrip("/")
+
+
+@dataclass(frozen=True, kw_only=True)
+class Settings:
+    store: StoreSettings = field(default_factory=StoreSettings)
+    server: ServerSettings = field(default_factory=ServerSettings)
+    harvest: HarvestSettings = field(default_factory=HarvestSettings)
+    sources: tuple[SourceConfig, ...] = ()
+    config_path: Path | None = None
+
+    def source(self, name: str) -> SourceConfig:
+        for source in self.sources:
+            if source.name == name:
+                return source
+        known = ", ".join(s.name for s in self.sources) or "none configured"
+        raise ConfigError(f"unknown source {name!r} (known: {known})")
+
+
+def load_settings(path: str | os.PathLike[str] | None = None) -> Settings:
+    """Read and validate the configuration file.
+
+    The file is ``path``, else ``$MEAHUB_CONFIG``, else ``meahub.toml`` in the working directory.
+    A missing default file gives the defaults (no sources); a missing named file is an error.
+    ``$MEAHUB_ADMIN_TOKEN`` overrides ``server.admin_token``.
+
+    :raises ConfigError: when the file is unreadable or invalid.
+    """
+    named = path or os.environ.get("MEAHUB_CONFIG")
+    file = Path(named or DEFAULT_CONFIG_FILE)
+    data: dict[str, Any] = {}
+    if file.exists():
+        try:
+            data = tomllib.loads(file.read_text(encoding="utf-8"))
+        except (OSError, tomllib.TOMLDecodeError) as exc:
+            raise ConfigError(f"cannot read config {file}: {exc}") from exc
+    elif named:
+        raise ConfigError(f"config file not found: {file}")
+    settings = settings_from_mapping(data, base_dir=file.resolve().parent if file.exists() else None)
+    token = os.environ.get("MEAHUB_ADMIN_TOKEN")
+    server = settings.server
+    if token:
+        server = ServerSettings(**{**server.__dict__, "admin_token": token})
+    return Settings(
+        store=settings.store,
+        server=server,
+        harvest=settings.harvest,
+        sources=settings.sources,
+        config_path=file if file.exists() else None,
+    )
+
+
+def settings_from_mapping(data: Mapping[str, Any], *, base_dir: Path | None = None) -> Settings:
+    """Validate a parsed configuration; relative store paths resolve against ``base_dir``.
+
+    :raises ConfigError: on unknown keys, wrong types or inconsistent values.
+    """
+    _check_keys(data, {"store", "server", "harvest", "sources"}, "top level")
+    sources = tuple(_source(s, i) for i, s in enumerate(data.get("sources", [])))
+    names = [s.name for s in sources]
+    if len(set(names)) != len(names):
+        raise ConfigError(f"source names must be unique, got {names}")
+    return Settings(
+        store=_store(data.get("store", {}), base_dir),
+        server=_server(data.get("server", {})),
+        harvest=_harvest(data.get("harvest", {})),
+        sources=sources,
+    )
+
+
+def _check_keys(table: Mapping[str, Any], allowed: set[str], where: str) -> None:
+    if not isinstance(table, Mapping):
+        raise ConfigError(f"{where} must be a table")
+    unknown = sorted(set(table) - allowed)
+    if unknown:
+        raise ConfigError(f"unknown key(s) in {where}: {', '.join(unknown)}")
+
+
+def _typed(table: Mapping[str, Any], key: str, kind: type | tuple[type, ...], where: str) -> Any:
+    value = table[key]
+    if not isinstance(value, kind) or isinstance(value, bool) and bool not in _as_tuple(kind):
+        raise ConfigError(f"{where}.{key} has the wrong type: {value!r}")
+    return value
+
+
+def _as_tuple(kind: type | tuple[type, ...]) -> tuple[type, ...]:
+    return kind if isinstance(kind, tuple) else (kind,)
+
+
+def _resolve(path: str, base_dir: Path | None) -> Path:
+    candidate = Path(path).expanduser()
+    return candidate if candidate.is_absolute() or base_dir is None else base_dir / candidate
+
+
+def _store(table: Mapping[str, Any], base_dir: Path | None) -> StoreSettings:
+    allowed = {"path", "state_dir", "query_url", "update_url", "graph_store_url"}
+    _check_keys(table, allowed | {"username", "password"}, "[store]")
+    if "query_url" in table:
+        raise ConfigError("remote stores ([store].query_url) are not supported yet; use path")
+    path = _resolve(str(table.get("path", "data/store")), base_dir)
+    state = table.get("state_dir")
+    state_dir = _resolve(str(state), base_dir) if state else path.parent / "state"
+    return StoreSettings(path=path, state_dir=state_dir)
+
+
+def _server(table: Mapping[str, Any]) -> ServerSettings:
+    fields = {
+        "host": str,
+        "port": int,
+        "base_iri": str,
+        "query_timeout": (int, float),
+        "max_query_bytes": int,
+        "service_allowlist": list,
+        "admin_token": str,
+    }
+    _check_keys(table, set(fields), "[server]")
+    values = {key: _typed(table, key, kind, "server") for key, kind in fields.items() if key in table}
+    if "service_allowlist" in values:
+        values["service_allowlist"] = tuple(str(u) for u in values["service_allowlist"])
+    if "query_timeout" in values:
+        values["query_timeout"] = float(values["query_timeout"])
+    base = values.get("base_iri", DEFAULT_BASE_IRI)
+    if not re.match(r"^https?://[^\s<>\"{}|\\^`]+/$", base):
+        raise ConfigError(f"server.base_iri must be an http(s) IRI ending in '/': {base!r}")
+    return ServerSettings(**values)
+
+
+def _harvest(table: Mapping[str, Any]) -> HarvestSettings:
+    _check_keys(table, {"user_agent", "max_delete_share"}, "[harvest]")
+    values: dict[str, Any] = {}
+    if "user_agent" in table:
+        values["user_agent"] = _typed(table, "user_agent", str, "harvest")
+    if "max_delete_share" in table:
+        values["max_delete_share"] = _share(table["max_delete_share"], "harvest.max_delete_share")
+    return HarvestSettings(**values)
+
+
+def _share(value: Any, where: str) -> float:
+    if not isinstance(value, int | float) or isinstance(value, bool) or not 0 <= value <= 1:
+        raise ConfigError(f"{where} must be a number from 0 to 1, got {value!r}")
+    return float(value)
+
+
+_SOURCE_SCALARS: dict[str, type | tuple[type, ...]] = {
+    "timeout": (int, float),
+    "connect_timeout": (int, float),
+    "retries": int,
+    "backoff": (int, float),
+    "max_backoff": (int, float),
+    "rate": (int, float),
+    "concurrency": int,
+    "page_size": int,
+    "max_pages": int,
+}
+
+
+def _source(table: Mapping[str, Any], index: int) -> SourceConfig:
+    where = f"[[sources]] #{index + 1}"
+    allowed = {"name", "kind", "url", "entities", "entity_urls", "cron", "interval", "mode"}
+    allowed |= {"overlap", "max_delete_share", "timezone", "jitter"} | set(_SOURCE_SCALARS)
+    _check_keys(table, allowed, where)
+    for key in ("name", "kind", "url"):
+        if key not in table:
+            raise ConfigError(f"{where} needs '{key}'")
+    name = _typed(table, "name", str, where)
+    if not _NAME_RE.match(name):
+        raise ConfigError(f"{where}: name {name!r} must be lower-case letters, digits, - or _")
+    return SourceConfig(name=name, **_source_values(table, f"[[sources]] {name}"))
+
+
+def _source_values(table: Mapping[str, Any], where: str) -> dict[str, Any]:
+    kind = _typed(table, "kind", str, where)
+    if kind not in SOURCE_KINDS:
+        raise ConfigError(f"{where}: unknown kind {kind!r} (known: {', '.join(SOURCE_KINDS)})")
+    url = _typed(table, "url", str, where)
+    if not url.startswith(("http://", "https://")):
+        raise ConfigError(f"{where}: url must be http(s): {url!r}")
+    values: dict[str, Any] = {"kind": kind, "url": url}
+    for key, kind_ in _SOURCE_SCALARS.items():
+        if key in table:
+            values[key] = _positive(_typed(table, key, kind_, where), f"{where}.{key}")
+    values.update(_source_lists(table, where))
+    values.update(_source_schedule(table, where))
+    if "max_delete_share" in table:
+        values["max_delete_share"] = _share(table["max_delete_share"], f"{where}.max_delete_share")
+    return values
+
+
+def _positive(value: Any, where: str) -> Any:
+    if value < 0:
+        raise ConfigError(f"{where} must not be negative")
+    return value
+
+
+def _source_lists(table: Mapping[str, Any], where: str) -> dict[str, Any]:
+    values: dict[str, Any] = {}
+    if "entities" in table:
+        entities = tuple(_typed(table, "entities", list, where))
+        unknown = sorted(set(entities) - set(ODATA_ENTITIES))
+        if unknown:
+            raise ConfigError(f"{where}: unknown entities {unknown}; known: {ODATA_ENTITIES}")
+        values["entities"] = entities
+    if "entity_urls" in table:
+        urls = dict(_typed(table, "entity_urls", dict, where))
+        unknown = sorted(set(urls) - set(ODATA_ENTITIES))
+        if unknown:
+            raise ConfigError(f"{where}: entity_urls names unknown entities {unknown}")
+        values["entity_urls"] = {str(k): str(v) for k, v in urls.items()}
+    return values
+
+
+def _source_schedule(table: Mapping[str, Any], where: str) -> dict[str, Any]:
+    values: dict[str, Any] = {}
+    if "cron" in table and "interval" in table:
+        raise ConfigError(f"{where}: give cron or interval, not both")
+    if "cron" in table:
+        cron = _typed(table, "cron", str, where)
+        if len(cron.split()) != 5:
+            raise ConfigError(f"{where}: cron must have 5 fields, got {cron!r}")
+        values["cron"] = cron
+    if "interval" in table:
+        values["interval"] = parse_duration(table["interval"])
+    if "overlap" in table:
+        values["overlap"] = parse_duration(table["overlap"])
+    if "mode" in table:
+        mode = _typed(table, "mode", str, where)
+        if mode not in ("full", "incremental"):
+            raise ConfigError(f"{where}: mode must be 'full' or 'incremental', got {mode!r}")
+        values["mode"] = mode
+    return values

@@ -1,0 +1,214 @@
+"""The one owner of the pyoxigraph store: open it, query it, apply changes atomically, dump it.
+
+Every harvested record lives in a named graph of its own. A harvest run collects its changes in a
+:class:`ChangeSet` and applies them in one transaction (:meth:`MeaStore.apply`), so a reader sees a
+source either before or after a run, never half-way. Queries see the union of all graphs as the
+default graph.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+from collections.abc import Iterable, Iterator, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import IO, Any
+
+import pyoxigraph as ox
+
+from .exceptions import QueryError, StoreError, StoreLockedError
+
+__all__ = ["ChangeSet", "MeaStore", "QueryResult", "map_store_errors"]
+
+log = logging.getLogger(__name__)
+
+QueryResult = ox.QuerySolutions | ox.QueryBoolean | ox.QueryTriples
+
+# Quads per INSERT DATA block; keeps single update strings to a sane size.
+_INSERT_CHUNK = 5000
+
+
+@contextlib.contextmanager
+def map_store_errors(action: str) -> Iterator[None]:
+    """Translate pyoxigraph's exceptions into :class:`StoreError` (the one boundary)."""
+    try:
+        yield
+    except SyntaxError as exc:
+        raise QueryError(f"{action}: {exc}") from exc
+    except OSError as exc:
+        if "lock" in str(exc).lower():
+            raise StoreLockedError(
+                f"{action}: the store is in use by another process "
+                f"(stop `meahub serve` or wait for the running harvest): {exc}"
+            ) from exc
+        raise StoreError(f"{action}: {exc}") from exc
+    except (ValueError, RuntimeError) as exc:
+        raise StoreError(f"{action}: {exc}") from exc
+
+
+@dataclass
+class ChangeSet:
+    """Graphs to replace and graphs to drop, applied together by :meth:`MeaStore.apply`."""
+
+    replace: dict[str, list[ox.Quad]] = field(default_factory=dict)
+    drop: set[str] = field(default_factory=set)
+
+    def put_graph(self, graph: str, quads: list[ox.Quad]) -> None:
+        self.drop.discard(graph)
+        self.replace[graph] = quads
+
+    def drop_graph(self, graph: str) -> None:
+        self.replace.pop(graph, None)
+        self.drop.add(graph)
+
+    def __bool__(self) -> bool:
+        return bool(self.replace or self.drop)
+
+    @property
+    def quad_count(self) -> int:
+        return sum(len(q) for q in self.replace.values())
+
+
+class MeaStore:
+    """An embedded Oxigraph store (on disk, or in memory when ``path`` is None).
+
+    :raises StoreLockedError: when another process has the store open.
+    :raises StoreError: when the store cannot be opened.
+    """
+
+    def __init__(self, path: Path | None = None) -> None:
+        self.path = path
+        with map_store_errors(f"cannot open store at {path}"):
+            if path is not None:
+                path.mkdir(parents=True, exist_ok=True)
+            self._store = ox.Store(str(path)) if path is not None else ox.Store()
+        self.version = 0
+
+    # -- reading -----------------------------------------------------------------------------
+
+    def query(
+        self,
+        sparql: str,
+        *,
+        default_graph: Sequence[str] | None = None,
+        named_graphs: Sequence[str] | None = None,
+        substitutions: dict[str, ox.NamedNode | ox.Literal] | None = None,
+    ) -> QueryResult:
+        """Evaluate a SPARQL query; the default graph is the union of all graphs unless given.
+
+        Results must be consumed on the calling thread (pyoxigraph results are not sendable).
+
+        :param substitutions: variable name (without ``?``) to term; how callers bind values
+            without splicing them into query text.
+        :raises QueryError: on a syntax error or an update passed as a query.
+        """
+        kwargs: dict[str, Any] = {}
+        if default_graph:
+            kwargs["default_graph"] = [_graph_term(g) for g in default_graph]
+        else:
+            kwargs["use_default_graph_as_union"] = True
+        if named_graphs:
+            kwargs["named_graphs"] = [ox.NamedNode(g) for g in named_graphs]
+        if substitutions:
+            kwargs["substitutions"] = {ox.Variable(k): v for k, v in substitutions.items()}
+        with map_store_errors("query failed"):
+            return self._store.query(sparql, **kwargs)
+
+    def graph_quads(self, graph: str) -> list[ox.Quad]:
+        """All quads of one named graph."""
+        with map_store_errors(f"cannot read graph {graph}"):
+            return list(self._store.quads_for_pattern(None, None, None, ox.NamedNode(graph)))
+
+    def has_graph(self, graph: str) -> bool:
+        with map_store_errors(f"cannot read graph {graph}"):
+            node = ox.NamedNode(graph)
+            return any(True for _ in self._store.quads_for_pattern(None, None, None, node))
+
+    def __len__(self) -> int:
+        with map_store_errors("cannot count quads"):
+            return len(self._store)
+
+    # -- writing -----------------------------------------------------------------------------
+
+    def apply(self, changes: ChangeSet) -> None:
+        """Replace and drop graphs in one transaction; an empty change set writes nothing.
+
+        :raises StoreError: when the write fails; then nothing of ``changes`` is visible.
+        """
+        if not changes:
+            return
+        update = ";\n".join(_update_operations(changes))
+        with map_store_errors("cannot write to the store"):
+            self._store.update(update)
+        self.version += 1
+        log.debug("applied %d graphs, %d dropped", len(changes.replace), len(changes.drop))
+
+    def replace_graph(self, graph: str, quads: list[ox.Quad]) -> None:
+        """Replace one graph atomically."""
+        changes = ChangeSet()
+        changes.put_graph(graph, quads)
+        self.apply(changes)
+
+    def bulk_load(self, quads: Iterable[ox.Quad]) -> None:
+        """Fast, non-transactional load for full rebuilds of an empty store."""
+        with map_store_errors("bulk load failed"):
+            self._store.bulk_extend(quads)
+        self.version += 1
+
+    def optimize(self) -> None:
+        with map_store_errors("optimize failed"):
+            self._store.optimize()
+
+    def flush(self) -> None:
+        with map_store_errors("flush failed"):
+            self._store.flush()
+
+    # -- export ------------------------------------------------------------------------------
+
+    def dump(self, output: IO[bytes], fmt: ox.RdfFormat, *, graph: str | None = None) -> None:
+        """Serialise the whole dataset (or one graph, for triple formats) to ``output``."""
+        kwargs: dict[str, Any] = {"format": fmt}
+        if graph is not None:
+            kwargs["from_graph"] = _graph_term(graph)
+        with map_store_errors("export failed"):
+            self._store.dump(output, **kwargs)
+
+    def quads(self) -> Iterator[ox.Quad]:
+        """Every quad of the store (streamed)."""
+        with map_store_errors("cannot read quads"):
+            yield from self._store.quads_for_pattern(None, None, None, None)
+
+
+def _graph_term(graph: str) -> ox.NamedNode | ox.DefaultGraph:
+    return ox.DefaultGraph() if graph == "" else ox.NamedNode(graph)
+
+
+def _update_operations(changes: ChangeSet) -> Iterator[str]:
+    """SPARQL Update operations for a change set; terms are written by pyoxigraph's serialiser.
+
+    Harvested values reach the update text only through ``str(term)``, the N-Triples form that
+    pyoxigraph produces with all quotes, backslashes and line breaks escaped.
+    """
+    for graph in sorted(changes.drop):
+        yield f"DROP SILENT GRAPH {ox.NamedNode(graph)}"
+    replaced = sorted(changes.replace)
+    for start in range(0, len(replaced), 500):
+        values = " ".join(str(ox.NamedNode(g)) for g in replaced[start : start + 500])
+        yield (
+            "DELETE { GRAPH ?g { ?s ?p ?o } } WHERE { VALUES ?g { "
+            + values
+            + " } GRAPH ?g { ?s ?p ?o } }"
+        )
+    yield from _insert_blocks(q for g in replaced for q in changes.replace[g])
+
+
+def _insert_blocks(quads: Iterable[ox.Quad]) -> Iterator[str]:
+    block: list[str] = []
+    for quad in quads:
+        block.append(f"GRAPH {quad.graph_name} {{ {quad.subject} {quad.predicate} {quad.object} }}")
+        if len(block) >= _INSERT_CHUNK:
+            yield "INSERT DATA { " + "\n".join(block) + " }"
+            block = []
+    if block:
+        yield "INSERT DATA { " + "\n".join(block) + " }"
