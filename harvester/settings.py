@@ -171,7 +171,9 @@ def load_settings(path: str | os.PathLike[str] | None = None) -> Settings:
             raise ConfigError(f"cannot read config {file}: {exc}") from exc
     elif named:
         raise ConfigError(f"config file not found: {file}")
-    settings = settings_from_mapping(data, base_dir=file.resolve().parent if file.exists() else None)
+    settings = settings_from_mapping(
+        data, base_dir=file.resolve().parent if file.exists() else None
+    )
     token = os.environ.get("MEAHUB_ADMIN_TOKEN")
     server = settings.server
     if token:
@@ -239,7 +241,7 @@ def _store(table: Mapping[str, Any], base_dir: Path | None) -> StoreSettings:
 
 
 def _server(table: Mapping[str, Any]) -> ServerSettings:
-    fields = {
+    fields: dict[str, type | tuple[type, ...]] = {
         "host": str,
         "port": int,
         "base_iri": str,
@@ -249,7 +251,9 @@ def _server(table: Mapping[str, Any]) -> ServerSettings:
         "admin_token": str,
     }
     _check_keys(table, set(fields), "[server]")
-    values = {key: _typed(table, key, kind, "server") for key, kind in fields.items() if key in table}
+    values = {
+        key: _typed(table, key, kind, "server") for key, kind in fields.items() if key in table
+    }
     if "service_allowlist" in values:
         values["service_allowlist"] = tuple(str(u) for u in values["service_allowlist"])
     if "query_timeout" in values:

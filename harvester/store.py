@@ -25,8 +25,8 @@ log = logging.getLogger(__name__)
 
 QueryResult = ox.QuerySolutions | ox.QueryBoolean | ox.QueryTriples
 
-# Quads per INSERT DATA block; keeps single update strings to a sane size.
-_INSERT_CHUNK = 5000
+# Bytes of triples per INSERT DATA operation of an update.
+_INSERT_CHUNK_BYTES = 4_000_000
 
 
 @contextlib.contextmanager
@@ -49,14 +49,21 @@ def map_store_errors(action: str) -> Iterator[None]:
 
 @dataclass
 class ChangeSet:
-    """Graphs to replace and graphs to drop, applied together by :meth:`MeaStore.apply`."""
+    """Graphs to replace and graphs to drop, applied together by :meth:`MeaStore.apply`.
 
-    replace: dict[str, list[ox.Quad]] = field(default_factory=dict)
+    Graph contents are kept as N-Triples text written by pyoxigraph (a few hundred bytes a
+    triple, against about a kilobyte for live term objects), so a large run stays lean.
+    """
+
+    replace: dict[str, str] = field(default_factory=dict)
     drop: set[str] = field(default_factory=set)
+    quad_count: int = 0
 
-    def put_graph(self, graph: str, quads: list[ox.Quad]) -> None:
+    def put_graph(self, graph: str, quads: Iterable[ox.Quad]) -> None:
         self.drop.discard(graph)
-        self.replace[graph] = quads
+        lines = [f"{q.subject} {q.predicate} {q.object} ." for q in quads]
+        self.quad_count += len(lines)
+        self.replace[graph] = "\n".join(lines)
 
     def drop_graph(self, graph: str) -> None:
         self.replace.pop(graph, None)
@@ -64,10 +71,6 @@ class ChangeSet:
 
     def __bool__(self) -> bool:
         return bool(self.replace or self.drop)
-
-    @property
-    def quad_count(self) -> int:
-        return sum(len(q) for q in self.replace.values())
 
 
 class MeaStore:
@@ -144,7 +147,7 @@ class MeaStore:
         self.version += 1
         log.debug("applied %d graphs, %d dropped", len(changes.replace), len(changes.drop))
 
-    def replace_graph(self, graph: str, quads: list[ox.Quad]) -> None:
+    def replace_graph(self, graph: str, quads: Iterable[ox.Quad]) -> None:
         """Replace one graph atomically."""
         changes = ChangeSet()
         changes.put_graph(graph, quads)
@@ -200,15 +203,17 @@ def _update_operations(changes: ChangeSet) -> Iterator[str]:
             + values
             + " } GRAPH ?g { ?s ?p ?o } }"
         )
-    yield from _insert_blocks(q for g in replaced for q in changes.replace[g])
+    yield from _insert_blocks(changes.replace, replaced)
 
 
-def _insert_blocks(quads: Iterable[ox.Quad]) -> Iterator[str]:
+def _insert_blocks(contents: dict[str, str], graphs: list[str]) -> Iterator[str]:
     block: list[str] = []
-    for quad in quads:
-        block.append(f"GRAPH {quad.graph_name} {{ {quad.subject} {quad.predicate} {quad.object} }}")
-        if len(block) >= _INSERT_CHUNK:
-            yield "INSERT DATA { " + "\n".join(block) + " }"
-            block = []
+    size = 0
+    for graph in graphs:
+        block.append(f"GRAPH {ox.NamedNode(graph)} {{\n{contents[graph]}\n}}")
+        size += len(contents[graph])
+        if size >= _INSERT_CHUNK_BYTES:
+            yield "INSERT DATA {\n" + "\n".join(block) + "\n}"
+            block, size = [], 0
     if block:
-        yield "INSERT DATA { " + "\n".join(block) + " }"
+        yield "INSERT DATA {\n" + "\n".join(block) + "\n}"

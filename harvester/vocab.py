@@ -6,14 +6,19 @@ __all__ = [
     "AICHI",
     "DCAT",
     "DCTERMS",
+    "ELI",
+    "FOAF",
     "GRAPH_ONTOLOGY",
     "MEA",
+    "ORG",
     "OWL",
     "PREFIXES",
     "PROV",
     "RDF",
     "RDFS",
+    "SH",
     "SKOS",
+    "VCARD",
     "XSD",
     "expand",
 ]
@@ -32,6 +37,7 @@ VCARD = "http://www.w3.org/2006/vcard/ns#"
 ORG = "http://www.w3.org/ns/org#"
 ELI = "http://data.europa.eu/eli/ontology#"
 SH = "http://www.w3.org/ns/shacl#"
+FOAF = "http://xmlns.com/foaf/0.1/"
 
 PREFIXES: dict[str, str] = {
     "mea": MEA,
@@ -48,6 +54,7 @@ PREFIXES: dict[str, str] = {
     "org": ORG,
     "eli": ELI,
     "sh": SH,
+    "foaf": FOAF,
 }
 
 # The ontology and the target schemes live in this graph; harvested records each have their own.

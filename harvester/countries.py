@@ -1,0 +1,89 @@
+"""Country codes and the IRIs of countries and treaties.
+
+Sources write countries as ISO 3166-1 alpha-2 or alpha-3 codes in any case (``al``, ``AL``,
+``alb``); the store always uses the upper-case alpha-3 code (``ALB``) and the IRI
+``https://w3id.org/mea/country/ALB``. The European Union, a Party to several MEAs, is ``EUU``.
+"""
+
+from __future__ import annotations
+
+import functools
+import logging
+from urllib.parse import quote
+
+import pycountry
+
+__all__ = [
+    "COUNTRY_NS",
+    "EU_CODE",
+    "TREATY_NS",
+    "country_code",
+    "country_iri",
+    "country_table",
+    "treaty_iri",
+    "treaty_slug",
+]
+
+log = logging.getLogger(__name__)
+
+COUNTRY_NS = "https://w3id.org/mea/country/"
+TREATY_NS = "https://w3id.org/mea/treaty/"
+EU_CODE = "EUU"
+
+# Codes outside ISO 3166-1 that sources use: the EU and common/historic aliases.
+_ALIASES: dict[str, str] = {
+    "EU": EU_CODE,
+    "EUR": EU_CODE,
+    "EUU": EU_CODE,
+    "UK": "GBR",
+    "XK": "XKX",
+    "XKX": "XKX",
+}
+
+_SLUG_SAFE = "-._~"
+
+
+@functools.cache
+def country_table() -> dict[str, str]:
+    """Every accepted upper-case code (alpha-2, alpha-3, alias) mapped to its alpha-3 code.
+
+    Built once, on first use.
+    """
+    table: dict[str, str] = {}
+    for country in pycountry.countries:
+        table[country.alpha_2] = country.alpha_3
+        table[country.alpha_3] = country.alpha_3
+    table.update(_ALIASES)
+    log.debug("country table built: %d codes", len(table))
+    return table
+
+
+def country_code(value: str | None) -> str | None:
+    """Normalise an ISO 3166-1 alpha-2 or alpha-3 code to upper-case alpha-3.
+
+    :param value: a code in any case, possibly padded with whitespace.
+    :returns: the alpha-3 code (``"ALB"``, ``"EUU"`` for the EU), or None for an unknown or
+        empty value.
+    """
+    if not value:
+        return None
+    return country_table().get(value.strip().upper())
+
+
+def country_iri(code3: str) -> str:
+    """The IRI of a country given its alpha-3 code (``"ALB"`` → ``.../country/ALB``)."""
+    return COUNTRY_NS + code3
+
+
+def treaty_slug(value: str) -> str:
+    """The IRI-safe slug of a treaty identifier: stripped, lower-case, spaces to ``-``.
+
+    Characters outside ``[a-z0-9._~-]`` are percent-encoded (UTF-8).
+    """
+    slug = value.strip().lower().replace(" ", "-")
+    return quote(slug, safe=_SLUG_SAFE)
+
+
+def treaty_iri(value: str) -> str:
+    """The IRI of a treaty from its InforMEA identifier (``"CBD"`` → ``.../treaty/cbd``)."""
+    return TREATY_NS + treaty_slug(value)

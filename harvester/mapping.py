@@ -1,0 +1,468 @@
+"""The mapping engine: declarative mappings (``mappings/<kind>/*.toml``) applied to raw records.
+
+A mapping names the entity set it reads, the class and IRI template of the resource it writes, the
+navigation properties it needs, and one ``[[fields]]`` table per property. The format is documented
+in ``mappings/README.md``. The engine is pure: a raw record in, quads out, no I/O.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import tomllib
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+from urllib.parse import quote
+
+import pyoxigraph as ox
+
+from . import values
+from .countries import country_code, country_iri, treaty_iri
+from .exceptions import ConfigError, MappingError
+from .vocab import MEA, PROV, RDF, XSD, expand
+
+__all__ = [
+    "FieldSpec",
+    "MappedRecord",
+    "MappingContext",
+    "MappingRegistry",
+    "RecordMapping",
+    "encode_segment",
+]
+
+log = logging.getLogger(__name__)
+
+_RDF_TYPE = ox.NamedNode(RDF + "type")
+_DERIVED = ox.NamedNode(PROV + "wasDerivedFrom")
+_GENERATED = ox.NamedNode(PROV + "wasGeneratedBy")
+_HARVEST_SOURCE = ox.NamedNode(MEA + "harvestSource")
+_XSD_STRING = ox.NamedNode(XSD + "string")
+_XSD_DATE = ox.NamedNode(XSD + "date")
+_XSD_DATETIME = ox.NamedNode(XSD + "dateTime")
+FIELD_TYPES = frozenset(
+    {
+        "string",
+        "langstring",
+        "date",
+        "int",
+        "double",
+        "bool",
+        "iri",
+        "email",
+        "country",
+        "treaty",
+        "ref",
+        "template",
+        "nested",
+    }
+)
+
+
+def encode_segment(value: str) -> str:
+    """A source id as one safe IRI path segment (stable: same id, same segment)."""
+    return quote(value.strip(), safe="-._~")
+
+
+@dataclass(frozen=True, kw_only=True)
+class MappingContext:
+    """What a mapping needs besides the record: where IRIs go and which run writes them."""
+
+    base_iri: str
+    source: str
+    run_iri: str | None = None
+
+    @property
+    def source_iri(self) -> str:
+        return f"{self.base_iri}source/{encode_segment(self.source)}"
+
+
+@dataclass(frozen=True, kw_only=True)
+class MappedRecord:
+    """One record as RDF: its IRI, its own named graph, the quads and any warnings."""
+
+    iri: str
+    graph: str
+    quads: list[ox.Quad]
+    warnings: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True, kw_only=True)
+class FieldSpec:
+    """One ``[[fields]]`` table of a mapping file."""
+
+    source: str
+    prop: ox.NamedNode
+    type: str
+    aliases: tuple[str, ...] = ()
+    required: bool = False
+    item: str | None = None
+    template: str | None = None
+    lang: str = "und"
+    lowercase: bool = False
+    strict: bool = False
+    nested: RecordMapping | None = None
+
+    @classmethod
+    def parse(cls, table: Mapping[str, Any], where: str) -> FieldSpec:
+        """:raises ConfigError: when the table is not a valid field specification."""
+        try:
+            kind = str(table.get("type", "string"))
+            if kind not in FIELD_TYPES:
+                raise ConfigError(f"{where}: unknown type {kind!r}")
+            nested = RecordMapping.parse_nested(table, where) if kind == "nested" else None
+            return cls(
+                source=str(table["from"]),
+                prop=ox.NamedNode(expand(str(table["to"]))),
+                type=kind,
+                aliases=tuple(table.get("aliases", ())),
+                required=bool(table.get("required", False)),
+                item=table.get("item"),
+                template=table.get("template"),
+                lang=str(table.get("lang", "und")),
+                lowercase=bool(table.get("lowercase", False)),
+                strict=bool(table.get("strict", False)),
+                nested=nested,
+            )
+        except (KeyError, ValueError) as exc:
+            raise ConfigError(f"{where}: bad field table ({exc})") from exc
+
+    def raw_value(self, record: Mapping[str, Any]) -> Any:
+        for name in (self.source, *self.aliases):
+            value = values.lookup(record, name)
+            if value is not None:
+                return value
+        return None
+
+
+@dataclass(frozen=True, kw_only=True)
+class RecordMapping:
+    """A compiled mapping file: entity set, class, IRI template, navigations and fields."""
+
+    entity: str
+    cls: ox.NamedNode
+    iri: str
+    fields: tuple[FieldSpec, ...]
+    navigations: tuple[str, ...] = ()
+    has_updated: bool = True
+    digest: str = ""
+    path: Path | None = None
+
+    @classmethod
+    def load(cls, path: Path) -> RecordMapping:
+        """Read and compile one mapping file.
+
+        :raises ConfigError: when the file is not a valid mapping.
+        """
+        try:
+            raw = path.read_bytes()
+            table = tomllib.loads(raw.decode("utf-8"))
+        except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError) as exc:
+            raise ConfigError(f"cannot read mapping {path}: {exc}") from exc
+        mapping = cls._from_table(table, str(path))
+        digest = hashlib.sha256(raw).hexdigest()[:16]
+        return RecordMapping(**{**mapping.__dict__, "digest": digest, "path": path})
+
+    @classmethod
+    def parse_nested(cls, table: Mapping[str, Any], where: str) -> RecordMapping:
+        return cls._from_table({**table, "entity": table.get("from", "")}, where)
+
+    @classmethod
+    def _from_table(cls, table: Mapping[str, Any], where: str) -> RecordMapping:
+        try:
+            fields = tuple(
+                FieldSpec.parse(f, f"{where} field #{i + 1}")
+                for i, f in enumerate(table.get("fields", []))
+            )
+            return cls(
+                entity=str(table["entity"]),
+                cls=ox.NamedNode(expand(str(table["class"]))),
+                iri=str(table["iri"]),
+                fields=fields,
+                navigations=tuple(table.get("navigations", ())),
+                has_updated=bool(table.get("has_updated", True)),
+            )
+        except KeyError as exc:
+            raise ConfigError(f"{where}: missing key {exc}") from exc
+
+    # -- applying ----------------------------------------------------------------------------
+
+    def record_id(self, record: Mapping[str, Any]) -> str:
+        """The source's own id of a record (``id`` or ``Id``).
+
+        :raises MappingError: when the record has none.
+        """
+        value = values.lookup(record, "id")
+        text = values.clean_text(value)
+        if text is None:
+            raise MappingError(f"{self.entity} record has no id")
+        return text
+
+    def graph_iri(self, ctx: MappingContext, record_id: str) -> str:
+        entity = self.entity.lower()
+        return (
+            f"{ctx.base_iri}graph/{encode_segment(ctx.source)}/{entity}/{encode_segment(record_id)}"
+        )
+
+    def resource_iri(self, ctx: MappingContext, record_id: str) -> str:
+        return self.iri.format(
+            base=ctx.base_iri,
+            source=encode_segment(ctx.source),
+            id=encode_segment(record_id),
+            treaty=treaty_iri(record_id),
+        )
+
+    def map(self, record: Mapping[str, Any], ctx: MappingContext, *, url: str) -> MappedRecord:
+        """Map one raw record to the quads of its own named graph.
+
+        :param url: the URL the record was harvested from (``prov:wasDerivedFrom``).
+        :raises MappingError: when a required value is missing or unreadable.
+        """
+        record_id = self.record_id(record)
+        graph = ox.NamedNode(self.graph_iri(ctx, record_id))
+        subject = ox.NamedNode(self.resource_iri(ctx, record_id))
+        writer = _Writer(graph, ctx, record_id)
+        writer.add(subject, _RDF_TYPE, self.cls)
+        self._write_fields(record, subject, writer)
+        _write_provenance(writer, subject, url, ctx)
+        return MappedRecord(
+            iri=subject.value,
+            graph=graph.value,
+            quads=writer.quads,
+            warnings=tuple(writer.warnings),
+        )
+
+    def _write_fields(self, record: Mapping[str, Any], subject: ox.NamedNode, w: _Writer) -> None:
+        for spec in self.fields:
+            try:
+                count = _write_field(spec, record, subject, w)
+            except ValueError as exc:
+                if spec.required or spec.strict:
+                    raise MappingError(f"{spec.source}: {exc}", record_id=w.record_id) from exc
+                w.warnings.append(f"{spec.source}: {exc}; value dropped")
+                continue
+            if spec.required and count == 0:
+                raise MappingError(f"required field {spec.source!r} is missing or empty")
+
+
+class _Writer:
+    """Collects the quads of one record graph, and the warnings met on the way."""
+
+    def __init__(self, graph: ox.NamedNode, ctx: MappingContext, record_id: str) -> None:
+        self.graph = graph
+        self.ctx = ctx
+        self.record_id = record_id
+        self.quads: list[ox.Quad] = []
+        self.warnings: list[str] = []
+
+    def add(self, s: ox.NamedNode, p: ox.NamedNode, o: ox.NamedNode | ox.Literal) -> None:
+        self.quads.append(ox.Quad(s, p, o, self.graph))
+
+
+def _write_provenance(w: _Writer, subject: ox.NamedNode, url: str, ctx: MappingContext) -> None:
+    derived = values.parse_iri(url)
+    if derived:
+        w.add(subject, _DERIVED, ox.NamedNode(derived))
+    w.add(subject, _HARVEST_SOURCE, ox.NamedNode(ctx.source_iri))
+    if ctx.run_iri:
+        w.add(subject, _GENERATED, ox.NamedNode(ctx.run_iri))
+
+
+def _items(spec: FieldSpec, value: Any) -> Iterator[Any]:
+    for item in values.as_list(value):
+        if spec.item and isinstance(item, Mapping):
+            yield values.lookup(item, spec.item)
+        else:
+            yield item
+
+
+def _write_field(
+    spec: FieldSpec, record: Mapping[str, Any], subject: ox.NamedNode, w: _Writer
+) -> int:
+    """Write one field's values; returns how many were written."""
+    if spec.type == "template":
+        return _write_terms(spec, subject, w, [_template_literal(spec, record)])
+    value = spec.raw_value(record)
+    if spec.type == "nested":
+        return _write_nested(spec, value, subject, w)
+    if spec.type == "langstring":
+        pairs = values.parse_langstrings(value, spec.lang)
+        return _write_terms(spec, subject, w, [ox.Literal(t, language=lang) for t, lang in pairs])
+    convert = _CONVERTERS[spec.type]
+    terms = [convert(spec, item, w.ctx) for item in _items(spec, value)]
+    return _write_terms(spec, subject, w, terms)
+
+
+def _write_terms(
+    spec: FieldSpec,
+    subject: ox.NamedNode,
+    w: _Writer,
+    terms: Sequence[ox.NamedNode | ox.Literal | None],
+) -> int:
+    seen: set[str] = set()
+    for term in terms:
+        if term is not None and str(term) not in seen:
+            seen.add(str(term))
+            w.add(subject, spec.prop, term)
+    return len(seen)
+
+
+def _write_nested(spec: FieldSpec, value: Any, subject: ox.NamedNode, w: _Writer) -> int:
+    assert spec.nested is not None
+    count = 0
+    for index, item in enumerate(values.as_list(value), start=1):
+        if not isinstance(item, Mapping):
+            continue
+        node = ox.NamedNode(spec.nested.iri.format(record=subject.value, index=index))
+        w.add(subject, spec.prop, node)
+        w.add(node, _RDF_TYPE, spec.nested.cls)
+        spec.nested._write_fields(item, node, w)
+        count += 1
+    return count
+
+
+def _template_literal(spec: FieldSpec, record: Mapping[str, Any]) -> ox.Literal | None:
+    assert spec.template is not None
+    parts = {
+        name: values.clean_text(values.lookup(record, name)) or ""
+        for name in _template_names(spec.template)
+    }
+    text = " ".join(spec.template.format(**parts).split())
+    return ox.Literal(text) if text else None
+
+
+def _template_names(template: str) -> list[str]:
+    import string
+
+    return [name for _, name, _, _ in string.Formatter().parse(template) if name]
+
+
+Converter = Callable[[FieldSpec, Any, MappingContext], ox.NamedNode | ox.Literal | None]
+
+
+def _string(spec: FieldSpec, item: Any, ctx: MappingContext) -> ox.Literal | None:
+    if isinstance(item, Mapping | list):
+        raise ValueError("expected text, got a structure")
+    text = values.clean_text(item)
+    if text is None:
+        return None
+    return ox.Literal(text.lower() if spec.lowercase else text)
+
+
+def _date(spec: FieldSpec, item: Any, ctx: MappingContext) -> ox.Literal | None:
+    parsed = values.parse_date(item)
+    if parsed is None:
+        return None
+    if isinstance(parsed, datetime):
+        return ox.Literal(parsed.strftime("%Y-%m-%dT%H:%M:%SZ"), datatype=_XSD_DATETIME)
+    return ox.Literal(parsed.isoformat(), datatype=_XSD_DATE)
+
+
+def _int(spec: FieldSpec, item: Any, ctx: MappingContext) -> ox.Literal | None:
+    number = values.parse_int(item)
+    return None if number is None else ox.Literal(number)
+
+
+def _double(spec: FieldSpec, item: Any, ctx: MappingContext) -> ox.Literal | None:
+    number = values.parse_float(item)
+    return None if number is None else ox.Literal(number)
+
+
+def _bool(spec: FieldSpec, item: Any, ctx: MappingContext) -> ox.Literal | None:
+    flag = values.parse_bool(item)
+    return None if flag is None else ox.Literal(flag)
+
+
+def _iri(spec: FieldSpec, item: Any, ctx: MappingContext) -> ox.NamedNode | None:
+    if values.clean_text(item) is None:
+        return None
+    iri = values.parse_iri(item)
+    if iri is None:
+        raise ValueError(f"not an http(s) URL: {str(item)[:60]!r}")
+    return ox.NamedNode(iri)
+
+
+def _email(spec: FieldSpec, item: Any, ctx: MappingContext) -> ox.NamedNode | None:
+    text = values.clean_text(item)
+    if text is None:
+        return None
+    address = text.removeprefix("mailto:").strip()
+    if "@" not in address or " " in address:
+        raise ValueError(f"not an e-mail address: {text[:60]!r}")
+    return ox.NamedNode("mailto:" + quote(address, safe="@.+-_~!$&'*=?^`{|}"))
+
+
+def _country(spec: FieldSpec, item: Any, ctx: MappingContext) -> ox.NamedNode | None:
+    text = values.clean_text(item)
+    if text is None:
+        return None
+    code = country_code(text)
+    if code is None:
+        raise ValueError(f"unknown country code {text[:20]!r}")
+    return ox.NamedNode(country_iri(code))
+
+
+def _treaty(spec: FieldSpec, item: Any, ctx: MappingContext) -> ox.NamedNode | None:
+    if isinstance(item, Mapping | list):
+        raise ValueError("expected a treaty identifier, got a structure")
+    text = values.clean_text(item)
+    return None if text is None else ox.NamedNode(treaty_iri(text))
+
+
+def _ref(spec: FieldSpec, item: Any, ctx: MappingContext) -> ox.NamedNode | None:
+    text = values.clean_text(item)
+    if text is None:
+        return None
+    assert spec.template is not None
+    return ox.NamedNode(
+        spec.template.format(
+            base=ctx.base_iri, source=encode_segment(ctx.source), value=encode_segment(text)
+        )
+    )
+
+
+_CONVERTERS: dict[str, Converter] = {
+    "string": _string,
+    "date": _date,
+    "int": _int,
+    "double": _double,
+    "bool": _bool,
+    "iri": _iri,
+    "email": _email,
+    "country": _country,
+    "treaty": _treaty,
+    "ref": _ref,
+}
+
+
+@dataclass
+class MappingRegistry:
+    """All mappings of one source kind, by entity set."""
+
+    kind: str
+    mappings: dict[str, RecordMapping] = field(default_factory=dict)
+
+    @classmethod
+    def load(cls, directory: Path, kind: str) -> MappingRegistry:
+        """Load every ``*.toml`` in ``directory / kind``.
+
+        :raises ConfigError: when the folder is missing or a file is invalid.
+        """
+        folder = directory / kind
+        if not folder.is_dir():
+            raise ConfigError(f"no mappings for source kind {kind!r} in {folder}")
+        registry = cls(kind=kind)
+        for path in sorted(folder.glob("*.toml")):
+            mapping = RecordMapping.load(path)
+            registry.mappings[mapping.entity] = mapping
+        return registry
+
+    def get(self, entity: str) -> RecordMapping | None:
+        return self.mappings.get(entity)
+
+    @property
+    def digest(self) -> str:
+        joined = "".join(m.digest for m in self.mappings.values())
+        return hashlib.sha256(joined.encode()).hexdigest()[:16]

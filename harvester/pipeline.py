@@ -1,0 +1,324 @@
+"""One harvest run of one source: list -> keep raw -> map -> validate -> compare -> commit.
+
+Changes are gathered in a :class:`ChangeSet` and committed in one store transaction at the end, so
+a source that fails mid-run leaves the store with its previous complete state. Malformed records
+are reported and skipped; their neighbours load. Unchanged records (same payload hash, same
+mappings) are not written at all.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import pyoxigraph as ox
+
+from .exceptions import RecordError, SourceError, SourceHTTPError, StoreError, ValidationError
+from .mapping import MappedRecord, MappingContext, MappingRegistry, RecordMapping, encode_segment
+from .models import RecordFailure, RecordOutcome, RunStatus, SourceReport
+from .raw import RawArchive, payload_hash
+from .settings import SourceConfig
+from .sources.informea_odata import Listing, ODataSource, RawRecord
+from .state import HarvestState, KnownRecord
+from .store import ChangeSet, MeaStore
+from .validate import ShapeChecker
+from .vocab import DCTERMS, MEA, PROV, RDF, RDFS, XSD
+
+__all__ = ["Harvester", "ProgressCallback"]
+
+log = logging.getLogger(__name__)
+
+ProgressCallback = Callable[[str, RecordOutcome], None]
+
+
+@dataclass
+class _Run:
+    """The working state of one run (not shared between runs)."""
+
+    config: SourceConfig
+    report: SourceReport
+    ctx: MappingContext
+    known: dict[tuple[str, str], KnownRecord]
+    full: bool
+    force: bool = False
+    changes: ChangeSet = field(default_factory=ChangeSet)
+    upserts: list[KnownRecord] = field(default_factory=list)
+    deletes: list[tuple[str, str]] = field(default_factory=list)
+    seen: set[tuple[str, str]] = field(default_factory=set)
+    complete: list[str] = field(default_factory=list)
+    full_listed: set[str] = field(default_factory=set)
+
+
+class Harvester:
+    """Runs sources into the store.
+
+    :param registry: the mappings of the source kind (``MappingRegistry.load``).
+    :param checker: the runtime shape checker compiled from ``ontology/shapes.ttl``.
+    :param max_delete_share: the mass-deletion guard: the largest share of a source's records one
+        run may delete without ``full`` or ``allow_mass_delete``.
+    """
+
+    def __init__(
+        self,
+        *,
+        store: MeaStore,
+        state: HarvestState,
+        raw: RawArchive,
+        registry: MappingRegistry,
+        checker: ShapeChecker,
+        base_iri: str,
+        max_delete_share: float = 0.2,
+        progress: ProgressCallback | None = None,
+    ) -> None:
+        self.store = store
+        self.state = state
+        self.raw = raw
+        self.registry = registry
+        self.checker = checker
+        self.base_iri = base_iri
+        self.max_delete_share = max_delete_share
+        self.progress = progress
+
+    # -- a harvest run -----------------------------------------------------------------------
+
+    def harvest(
+        self,
+        config: SourceConfig,
+        source: ODataSource,
+        *,
+        full: bool = False,
+        allow_mass_delete: bool = False,
+    ) -> SourceReport:
+        """Harvest one source once; never raises for source or record problems (see the report).
+
+        :raises StoreError: only when the store itself fails.
+        """
+        run = self._start(config, full)
+        try:
+            for entity in config.entity_sets():
+                self._harvest_entity(run, source, entity)
+            self._find_deletions(run)
+            self._guard_deletions(run, full or allow_mass_delete)
+            self._commit(run)
+        except SourceError as exc:
+            self._abort(run, exc)
+        finally:
+            run.report.requests = source.fetcher.requests
+            self._finish(run)
+        return run.report
+
+    def _start(self, config: SourceConfig, full: bool) -> _Run:
+        started = datetime.now(UTC)
+        run_id = f"{config.name}-{started.strftime('%Y%m%dT%H%M%S%fZ')}"
+        self.state.start_run(run_id, config.name, started)
+        report = SourceReport(source=config.name, run_id=run_id, started=started)
+        run_iri = f"{self.base_iri}run/{encode_segment(run_id)}"
+        ctx = MappingContext(base_iri=self.base_iri, source=config.name, run_iri=run_iri)
+        return _Run(config, report, ctx, self.state.known(config.name), full)
+
+    def _harvest_entity(self, run: _Run, source: ODataSource, entity: str) -> None:
+        mapping = self.registry.get(entity)
+        if mapping is None:
+            run.report.notes.append(f"{entity}: no mapping for this entity set; skipped")
+            return
+        listing = Listing(entity)
+        since = self._since(run, mapping, entity)
+        try:
+            for raw in source.records(
+                entity, listing, navigations=mapping.navigations, since=since
+            ):
+                self._process(run, mapping, raw)
+        except SourceHTTPError as exc:
+            if not self._not_served(run, entity, listing, exc):
+                raise
+            return
+        run.report.notes.extend(listing.notes)
+        if since is None:
+            run.full_listed.add(entity)
+        else:
+            self._probe_unseen(run, source, entity)
+        run.complete.append(entity)
+
+    def _since(self, run: _Run, mapping: RecordMapping, entity: str) -> datetime | None:
+        if run.full or run.config.mode != "incremental" or not mapping.has_updated:
+            return None
+        mark = self.state.watermark(run.config.name, entity)
+        return None if mark is None else mark - timedelta(seconds=run.config.overlap)
+
+    def _not_served(self, run: _Run, entity: str, listing: Listing, exc: SourceHTTPError) -> bool:
+        """A provider that lacks an entity set answers 404 on its first page: not a failure
+        unless the operator asked for that entity set by name."""
+        if exc.status != 404 or listing.pages > 0 or entity in run.config.entities:
+            return False
+        run.report.notes.append(f"{entity}: not served by this source (404); skipped")
+        return True
+
+    # -- one record --------------------------------------------------------------------------
+
+    def _process(
+        self, run: _Run, mapping: RecordMapping, raw: RawRecord, *, keep_raw: bool = True
+    ) -> None:
+        key = raw.record_id or "(no id)"
+        if keep_raw:
+            key = self.raw.put(run.config.name, raw.entity, raw.record_id, raw.url, raw.payload)
+        if raw.problem or raw.record_id is None:
+            message = raw.problem or f"{raw.entity} record has no id"
+            self._failed(run, raw, "read", message + f" (raw payload kept as {key})")
+            return
+        run.seen.add((raw.entity, raw.record_id))
+        digest = payload_hash(raw.payload, salt=mapping.digest + self.base_iri)
+        previous = run.known.get((raw.entity, raw.record_id))
+        if previous is not None and previous.hash == digest and not run.force:
+            self._outcome(run, raw.entity, RecordOutcome.UNCHANGED)
+            return
+        try:
+            mapped = self._map(run, mapping, raw)
+        except RecordError as exc:
+            self._failed(run, raw, exc.stage, str(exc))
+            return
+        run.changes.put_graph(mapped.graph, mapped.quads)
+        run.upserts.append(KnownRecord(raw.entity, raw.record_id, mapped.graph, digest))
+        outcome = RecordOutcome.ADDED if previous is None else RecordOutcome.UPDATED
+        self._outcome(run, raw.entity, outcome)
+
+    def _map(self, run: _Run, mapping: RecordMapping, raw: RawRecord) -> MappedRecord:
+        mapped = mapping.map(raw.payload, run.ctx, url=raw.url)
+        problems = self.checker.check(mapped.quads)
+        if problems:
+            raise ValidationError("; ".join(problems), record_id=raw.record_id, url=raw.url)
+        for warning in mapped.warnings:
+            run.report.notes.append(f"{raw.entity} {raw.record_id}: {warning}")
+        return mapped
+
+    def _failed(self, run: _Run, raw: RawRecord, stage: str, message: str) -> None:
+        log.warning("%s %s %s: %s (%s)", run.config.name, raw.entity, raw.record_id, message, stage)
+        failure = RecordFailure(
+            entity=raw.entity, record_id=raw.record_id, url=raw.url, stage=stage, message=message
+        )
+        run.report.fail(failure)
+        if self.progress:
+            self.progress(raw.entity, RecordOutcome.FAILED)
+
+    def _outcome(self, run: _Run, entity: str, outcome: RecordOutcome) -> None:
+        run.report.count(outcome)
+        if self.progress:
+            self.progress(entity, outcome)
+
+    # -- deletions ---------------------------------------------------------------------------
+
+    def _find_deletions(self, run: _Run) -> None:
+        """Records absent from a complete full listing are gone from the source."""
+        for entity, record_id in run.known:
+            if entity in run.full_listed and (entity, record_id) not in run.seen:
+                run.deletes.append((entity, record_id))
+
+    def _probe_unseen(self, run: _Run, source: ODataSource, entity: str) -> None:
+        """Incremental listings omit unchanged records: ask for each one by key (404 = gone)."""
+        for known_entity, record_id in list(run.known):
+            if known_entity == entity and (entity, record_id) not in run.seen:
+                if source.exists(entity, record_id) is not False:
+                    run.seen.add((entity, record_id))
+                else:
+                    run.deletes.append((entity, record_id))
+
+    def _guard_deletions(self, run: _Run, allowed: bool) -> None:
+        total = len(run.known)
+        share = len(run.deletes) / total if total else 0.0
+        limit = self._delete_limit(run.config)
+        if run.deletes and share > limit and not allowed:
+            run.report.withheld_deletions = len(run.deletes)
+            run.report.notes.append(
+                f"mass-deletion guard: {len(run.deletes)} of {total} records "
+                f"({share:.0%} > {limit:.0%}) are gone from the source; nothing deleted. "
+                "Re-run with --full or --allow-mass-delete to delete them."
+            )
+            run.deletes = []
+            return
+        for entity, record_id in run.deletes:
+            run.changes.drop_graph(run.known[(entity, record_id)].graph)
+            self._outcome(run, entity, RecordOutcome.DELETED)
+
+    def _delete_limit(self, config: SourceConfig) -> float:
+        return (
+            config.max_delete_share
+            if config.max_delete_share is not None
+            else self.max_delete_share
+        )
+
+    # -- commit ------------------------------------------------------------------------------
+
+    def _commit(self, run: _Run) -> None:
+        if run.changes:
+            self._add_run_description(run)
+        self.raw.flush()
+        self.store.apply(run.changes)
+        seen_at = run.report.started.isoformat()
+        self.state.commit_records(run.config.name, run.upserts, run.deletes, seen_at)
+        self.state.set_watermarks(run.config.name, run.complete, run.report.started)
+        for entity, record_id in run.deletes:
+            self.raw.mark_deleted(run.config.name, entity, record_id)
+
+    def _add_run_description(self, run: _Run) -> None:
+        """The run as a ``prov:Activity`` in a graph of its own, in the same transaction."""
+        assert run.ctx.run_iri is not None
+        graph = ox.NamedNode(f"{self.base_iri}graph/runs/{encode_segment(run.report.run_id)}")
+        run.changes.put_graph(graph.value, _run_quads(run, graph))
+
+    def _abort(self, run: _Run, exc: SourceError) -> None:
+        log.error("%s: harvest failed, store left unchanged: %s", run.config.name, exc)
+        self.raw.flush()
+        run.report.status = RunStatus.FAILED
+        run.report.error = f"{exc}" + (f" [{exc.url}]" if exc.url else "")
+
+    def _finish(self, run: _Run) -> None:
+        run.report.ended = datetime.now(UTC)
+        status = run.report.status.value
+        self.state.finish_run(run.report.run_id, status, run.report.to_dict())
+
+    # -- remap -------------------------------------------------------------------------------
+
+    def remap(self, config: SourceConfig) -> SourceReport:
+        """Re-apply the current mappings to every kept raw payload of a source; no fetching.
+
+        :raises StoreError: only when the store itself fails.
+        """
+        run = self._start(config, full=True)
+        run.force = True
+        try:
+            for stored in list(self.raw.payloads(config.name)):
+                mapping = self.registry.get(stored.entity)
+                if mapping is None:
+                    continue
+                record_id = None if stored.record_id.startswith("#") else stored.record_id
+                raw = RawRecord(stored.entity, record_id, stored.payload, stored.url)
+                self._process(run, mapping, raw, keep_raw=False)
+            self._commit(run)
+        except StoreError:
+            run.report.status = RunStatus.FAILED
+            raise
+        finally:
+            self._finish(run)
+        return run.report
+
+
+def _run_quads(run: _Run, graph: ox.NamedNode) -> Iterable[ox.Quad]:
+    assert run.ctx.run_iri is not None
+    subject = ox.NamedNode(run.ctx.run_iri)
+    started = run.report.started.strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+    triples: list[tuple[str, Any]] = [
+        (RDF + "type", ox.NamedNode(PROV + "Activity")),
+        (RDF + "type", ox.NamedNode(MEA + "HarvestRun")),
+        (RDFS + "label", ox.Literal(f"harvest run {run.report.run_id}")),
+        (DCTERMS + "identifier", ox.Literal(run.report.run_id)),
+        (PROV + "startedAtTime", ox.Literal(started, datatype=ox.NamedNode(XSD + "dateTime"))),
+        (MEA + "harvestSource", ox.NamedNode(run.ctx.source_iri)),
+        (PROV + "used", ox.NamedNode(run.config.url)),
+    ]
+    for outcome in (RecordOutcome.ADDED, RecordOutcome.UPDATED, RecordOutcome.DELETED):
+        triples.append(
+            (MEA + f"records{outcome.value.title()}", ox.Literal(run.report.counts[outcome.value]))
+        )
+    return [ox.Quad(subject, ox.NamedNode(p), o, graph) for p, o in triples]

@@ -1,0 +1,61 @@
+"""Queries and exports from the command line: results serialised by pyoxigraph."""
+
+from __future__ import annotations
+
+from typing import IO
+
+import pyoxigraph as ox
+
+from .exceptions import QueryError
+from .store import MeaStore, map_store_errors
+
+__all__ = ["export", "run_query"]
+
+_RESULT_FORMATS = {
+    "json": ox.QueryResultsFormat.JSON,
+    "xml": ox.QueryResultsFormat.XML,
+    "csv": ox.QueryResultsFormat.CSV,
+    "tsv": ox.QueryResultsFormat.TSV,
+}
+_GRAPH_FORMATS = {
+    "ttl": ox.RdfFormat.TURTLE,
+    "nt": ox.RdfFormat.N_TRIPLES,
+    "jsonld": ox.RdfFormat.JSON_LD,
+}
+_EXPORT_FORMATS = {
+    "nquads": ox.RdfFormat.N_QUADS,
+    "trig": ox.RdfFormat.TRIG,
+    "jsonld": ox.RdfFormat.JSON_LD,
+}
+
+
+def run_query(store: MeaStore, query: str, fmt: str | None) -> bytes:
+    """Evaluate ``query`` and serialise it: SELECT/ASK as json (default), xml, csv or tsv;
+    CONSTRUCT/DESCRIBE as ttl (default), nt or jsonld.
+
+    :raises QueryError: on a syntax error, or a format that does not fit the query form.
+    """
+    result = store.query(query)
+    with map_store_errors("cannot serialise results"):
+        if isinstance(result, ox.QueryTriples):
+            if fmt not in (None, *_GRAPH_FORMATS):
+                raise QueryError(
+                    f"a graph result cannot be written as {fmt}; use ttl, nt or jsonld"
+                )
+            return result.serialize(format=_GRAPH_FORMATS[fmt or "ttl"]) or b""
+        if fmt not in (None, *_RESULT_FORMATS):
+            raise QueryError(
+                f"SELECT/ASK results cannot be written as {fmt}; use json, xml, csv, tsv"
+            )
+        return result.serialize(format=_RESULT_FORMATS[fmt or "json"]) or b""
+
+
+def export(store: MeaStore, output: IO[bytes], fmt: str) -> None:
+    """Dump the whole store: nquads, trig and jsonld keep the named graphs; turtle merges them."""
+    if fmt == "turtle":
+        result = store.query("CONSTRUCT { ?s ?p ?o } WHERE { ?s ?p ?o }")
+        assert isinstance(result, ox.QueryTriples)
+        with map_store_errors("export failed"):
+            result.serialize(output, format=ox.RdfFormat.TURTLE)
+        return
+    store.dump(output, _EXPORT_FORMATS[fmt])

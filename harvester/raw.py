@@ -1,0 +1,137 @@
+"""Raw payloads as the providers sent them, compressed on disk, so records can be re-mapped
+(``meahub remap``) without fetching them again. Malformed records are kept too."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import sqlite3
+import threading
+import zlib
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from .exceptions import StoreError
+
+__all__ = ["RawArchive", "StoredPayload", "payload_hash"]
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS payloads (
+    source TEXT NOT NULL, entity TEXT NOT NULL, id TEXT NOT NULL,
+    url TEXT NOT NULL, fetched TEXT NOT NULL, hash TEXT NOT NULL, body BLOB NOT NULL,
+    deleted INTEGER NOT NULL DEFAULT 0,
+    PRIMARY KEY (source, entity, id)
+);
+"""
+
+
+def canonical_json(payload: Any) -> bytes:
+    """The payload as canonical JSON bytes (sorted keys), the basis of change detection."""
+    return json.dumps(payload, sort_keys=True, ensure_ascii=False, default=str).encode("utf-8")
+
+
+def payload_hash(payload: Any, salt: str = "") -> str:
+    """A content hash of a payload (``__metadata`` left out: it names hosts that vary)."""
+    digest = hashlib.sha256(salt.encode())
+    digest.update(canonical_json(_without_metadata(payload)))
+    return digest.hexdigest()
+
+
+def _without_metadata(payload: Any) -> Any:
+    if isinstance(payload, dict):
+        return {k: _without_metadata(v) for k, v in payload.items() if k != "__metadata"}
+    if isinstance(payload, list):
+        return [_without_metadata(v) for v in payload]
+    return payload
+
+
+@dataclass(frozen=True)
+class StoredPayload:
+    source: str
+    entity: str
+    record_id: str
+    url: str
+    fetched: str
+    payload: Any
+
+
+class RawArchive:
+    """``<state_dir>/raw.sqlite``: the newest payload of every record, zlib-compressed."""
+
+    def __init__(self, directory: Path | None) -> None:
+        target = ":memory:"
+        if directory is not None:
+            directory.mkdir(parents=True, exist_ok=True)
+            target = str(directory / "raw.sqlite")
+        try:
+            self._db = sqlite3.connect(target, check_same_thread=False, isolation_level=None)
+            self._db.execute("PRAGMA journal_mode=WAL")
+            self._db.execute("PRAGMA synchronous=NORMAL")
+            self._db.executescript(_SCHEMA)
+        except sqlite3.Error as exc:
+            raise StoreError(f"cannot open raw archive {target}: {exc}") from exc
+        self._lock = threading.Lock()
+        self._pending: list[tuple[Any, ...]] = []
+
+    def put(self, source: str, entity: str, record_id: str | None, url: str, payload: Any) -> str:
+        """Keep one payload (written in batches; call :meth:`flush`). Returns the key used.
+
+        Payloads without an id are keyed by their content hash, so they are kept too.
+        """
+        body = canonical_json(payload)
+        key = record_id if record_id is not None else "#" + hashlib.sha256(body).hexdigest()[:20]
+        fetched = datetime.now(UTC).isoformat()
+        digest = hashlib.sha256(body).hexdigest()
+        row = (source, entity, key, url, fetched, digest, zlib.compress(body, 6), 0)
+        with self._lock:
+            self._pending.append(row)
+            if len(self._pending) >= 500:
+                self._write_pending()
+        return key
+
+    def flush(self) -> None:
+        with self._lock:
+            self._write_pending()
+
+    def _write_pending(self) -> None:
+        if not self._pending:
+            return
+        self._db.execute("BEGIN")
+        self._db.executemany(
+            "INSERT OR REPLACE INTO payloads VALUES (?,?,?,?,?,?,?,?)", self._pending
+        )
+        self._db.execute("COMMIT")
+        self._pending = []
+
+    def payloads(self, source: str) -> Iterator[StoredPayload]:
+        """Every kept payload of ``source`` (newest per record, deleted ones left out)."""
+        self.flush()
+        rows = self._db.execute(
+            "SELECT entity, id, url, fetched, body FROM payloads WHERE source = ? AND deleted = 0 "
+            "ORDER BY entity, id",
+            (source,),
+        )
+        for entity, rid, url, fetched, body in rows:
+            yield StoredPayload(
+                source, entity, rid, url, fetched, json.loads(zlib.decompress(body))
+            )
+
+    def mark_deleted(self, source: str, entity: str, record_id: str) -> None:
+        """Keep the payload of a record the source deleted, but leave it out of remaps."""
+        self.flush()
+        self._db.execute(
+            "UPDATE payloads SET deleted = 1 WHERE source = ? AND entity = ? AND id = ?",
+            (source, entity, record_id),
+        )
+
+    def count(self, source: str) -> int:
+        self.flush()
+        row = self._db.execute("SELECT COUNT(*) FROM payloads WHERE source = ?", (source,))
+        return int(row.fetchone()[0])
+
+    def close(self) -> None:
+        self.flush()
+        self._db.close()

@@ -1,0 +1,104 @@
+"""Terminal output of harvest runs: a live progress line per source and summary tables."""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+
+from rich.console import Console
+from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
+from rich.table import Table
+from rich.text import Text
+
+from .models import RecordOutcome, RunStatus, SourceReport
+from .pipeline import ProgressCallback
+from .settings import Settings
+from .state import RunRow
+
+__all__ = ["print_reports", "progress_for", "status_table"]
+
+_OUTCOMES = [o.value for o in RecordOutcome]
+
+
+@contextmanager
+def progress_for(console: Console, source: str) -> Iterator[ProgressCallback]:
+    """A progress display for one source's run; yields the callback the harvester calls.
+
+    On a terminal it is a live line with the record counts; elsewhere it stays quiet.
+    """
+    counts: Counter[str] = Counter()
+    with Progress(
+        SpinnerColumn(),
+        TextColumn("[bold]{task.description}"),
+        TextColumn("{task.fields[counts]}"),
+        TimeElapsedColumn(),
+        console=console,
+        transient=True,
+        disable=not console.is_terminal,
+    ) as progress:
+        task = progress.add_task(source, total=None, counts="starting")
+
+        def advance(entity: str, outcome: RecordOutcome) -> None:
+            counts[outcome.value] += 1
+            summary = " ".join(f"{k} {counts[k]}" for k in _OUTCOMES if counts[k])
+            progress.update(task, counts=f"{entity}: {summary}")
+
+        yield advance
+
+
+def print_reports(console: Console, reports: Sequence[SourceReport]) -> None:
+    """The per-source summary table, then each source's failures and notes."""
+    table = Table(title="harvest summary")
+    table.add_column("source")
+    table.add_column("status")
+    for outcome in _OUTCOMES:
+        table.add_column(outcome, justify="right")
+    table.add_column("requests", justify="right")
+    for report in reports:
+        status = Text(
+            report.status.value, style="red" if report.status is RunStatus.FAILED else "green"
+        )
+        counts = [str(report.counts[o]) for o in _OUTCOMES]
+        table.add_row(report.source, status, *counts, str(report.requests))
+    console.print(table)
+    for report in reports:
+        _print_details(console, report)
+
+
+def _print_details(console: Console, report: SourceReport) -> None:
+    if report.error:
+        console.print(Text(f"{report.source}: FAILED: {report.error}", style="bold red"))
+    for failure in report.failures[:20]:
+        line = f"{report.source}: {failure.entity} {failure.record_id or '(no id)'} "
+        console.print(
+            Text(line + f"[{failure.stage}] {failure.message} <{failure.url}>", style="yellow")
+        )
+    if len(report.failures) > 20:
+        console.print(f"{report.source}: ... and {len(report.failures) - 20} more failed records")
+    for note in report.notes[:10]:
+        console.print(Text(f"{report.source}: {note}", style="dim"))
+
+
+def status_table(settings: Settings, runs: Sequence[RunRow]) -> Table:
+    """The last run of every source (configured or seen in the history)."""
+    latest: dict[str, RunRow] = {}
+    for run in runs:
+        latest.setdefault(run.source, run)
+    table = Table(title="harvest status")
+    for column in ("source", "last run", "status", *_OUTCOMES, "error"):
+        table.add_column(column)
+    names = [s.name for s in settings.sources] + sorted(
+        set(latest) - {s.name for s in settings.sources}
+    )
+    for name in names:
+        last = latest.get(name)
+        if last is None:
+            table.add_row(name, "never", "-", *["-"] * len(_OUTCOMES), "")
+            continue
+        counts = run.report.get("counts", {})
+        error = Text(str(run.report.get("error") or ""))
+        table.add_row(
+            name, run.started, run.status, *[str(counts.get(o, 0)) for o in _OUTCOMES], error
+        )
+    return table

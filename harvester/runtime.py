@@ -1,0 +1,108 @@
+"""Wires the long-lived parts (store, state, raw archive, mappings, checker) from Settings."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from types import TracebackType
+
+import httpx
+
+from .exceptions import ConfigError
+from .mapping import MappingRegistry
+from .models import SourceReport
+from .ontology import load_reference
+from .paths import MAPPINGS_DIR
+from .pipeline import Harvester, ProgressCallback
+from .raw import RawArchive
+from .settings import Settings, SourceConfig
+from .sources import open_source
+from .state import HarvestState
+from .store import MeaStore
+from .validate import ShapeChecker
+
+__all__ = ["Runtime"]
+
+log = logging.getLogger(__name__)
+
+TransportFactory = Callable[[SourceConfig], httpx.BaseTransport | None]
+
+
+@dataclass
+class Runtime:
+    """Everything a command needs, opened once; close it (or use ``with``) when done."""
+
+    settings: Settings
+    store: MeaStore
+    state: HarvestState
+    raw: RawArchive
+
+    @classmethod
+    def open(cls, settings: Settings, *, in_memory: bool = False) -> Runtime:
+        """Open the store (loading the ontology when it changed), the state and the archive.
+
+        :raises StoreLockedError: when another process holds the store.
+        """
+        store_path = None if in_memory else settings.store.path
+        state_dir = None if in_memory else settings.store.state_dir
+        store = MeaStore(store_path)
+        if load_reference(store):
+            log.info("loaded the ontology and target schemes into the store")
+        return cls(settings, store, HarvestState(state_dir), RawArchive(state_dir))
+
+    def __enter__(self) -> Runtime:
+        return self
+
+    def __exit__(
+        self, kind: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        self.close()
+
+    def close(self) -> None:
+        self.raw.close()
+        self.state.close()
+        self.store.flush()
+
+    def harvester(self, kind: str, progress: ProgressCallback | None = None) -> Harvester:
+        return Harvester(
+            store=self.store,
+            state=self.state,
+            raw=self.raw,
+            registry=MappingRegistry.load(MAPPINGS_DIR, kind),
+            checker=ShapeChecker.from_file(),
+            base_iri=self.settings.server.base_iri,
+            max_delete_share=self.settings.harvest.max_delete_share,
+            progress=progress,
+        )
+
+    def selected(self, names: Sequence[str]) -> list[SourceConfig]:
+        """The configured sources named (all when ``names`` is empty).
+
+        :raises ConfigError: for an unknown name, or when no source is configured.
+        """
+        if not self.settings.sources:
+            raise ConfigError("no [[sources]] configured; see README.md for an example")
+        return [self.settings.source(n) for n in names] if names else list(self.settings.sources)
+
+    def harvest(
+        self,
+        config: SourceConfig,
+        *,
+        full: bool = False,
+        allow_mass_delete: bool = False,
+        progress: ProgressCallback | None = None,
+        transport: httpx.BaseTransport | None = None,
+    ) -> SourceReport:
+        """Harvest one source once (see :meth:`Harvester.harvest`)."""
+        source = open_source(
+            config, user_agent=self.settings.harvest.user_agent, transport=transport
+        )
+        try:
+            harvester = self.harvester(config.kind, progress)
+            return harvester.harvest(config, source, full=full, allow_mass_delete=allow_mass_delete)
+        finally:
+            source.fetcher.client.close()
+
+    def remap(self, config: SourceConfig) -> SourceReport:
+        return self.harvester(config.kind).remap(config)

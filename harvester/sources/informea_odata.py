@@ -1,0 +1,238 @@
+"""Source adapter for the InforMEA OData v2 toolkit (``kind = "informea-odata"``).
+
+It lists an entity set page by page, copes with every paging style seen in the wild (client
+``$top``/``$skip``, server ``__next`` links with leaked hosts, providers that ignore paging and
+return the same page again), resolves ``__deferred`` navigation properties that the provider did
+not expand, and probes single entities by key to tell deletions (404) from errors.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from .. import values
+from ..exceptions import SourceError, SourceHTTPError
+from ..http import Fetcher
+from ..settings import SourceConfig
+from .odata import entity_url, looks_like_guid, parse_page, rebase
+
+__all__ = ["Listing", "ODataSource", "RawRecord"]
+
+log = logging.getLogger(__name__)
+
+# Statuses on a first page that suggest the provider rejects one of our query options.
+_OPTION_REJECTED = {400, 500, 501}
+
+
+@dataclass(frozen=True)
+class RawRecord:
+    """One record as the provider sent it (navigations resolved), with where it came from.
+
+    ``record_id`` is None when the payload has no usable id; ``problem`` says why a record
+    could not even be read (not an object), for the run's error report.
+    """
+
+    entity: str
+    record_id: str | None
+    payload: Any
+    url: str
+    problem: str | None = None
+
+
+@dataclass
+class Listing:
+    """Progress of one entity set's listing; ``complete`` is True only after the last page."""
+
+    entity: str
+    complete: bool = False
+    pages: int = 0
+    repeated_page: bool = False
+    total: int | None = None
+    notes: list[str] = field(default_factory=list)
+
+
+class ODataSource:
+    """Reads the entity sets of one InforMEA toolkit service.
+
+    :param config: the validated source configuration.
+    :param fetcher: the polite HTTP fetcher (timeouts, retries, rate limit) for this source.
+    """
+
+    def __init__(self, config: SourceConfig, fetcher: Fetcher) -> None:
+        self.config = config
+        self.fetcher = fetcher
+
+    # -- listing -----------------------------------------------------------------------------
+
+    def records(
+        self,
+        entity: str,
+        listing: Listing,
+        *,
+        navigations: Sequence[str] = (),
+        since: datetime | None = None,
+    ) -> Iterator[RawRecord]:
+        """Every record of ``entity``, each once; sets ``listing.complete`` at the end.
+
+        :raises SourceError: when a page cannot be fetched or read (the listing is incomplete).
+        """
+        root = self.config.url_for(entity)
+        seen: set[str] = set()
+        with ThreadPoolExecutor(max_workers=max(1, self.config.concurrency)) as pool:
+            for items in self._pages(entity, listing, navigations, since):
+                fresh = [r for r in self._raw_records(entity, root, items) if _first_time(r, seen)]
+                yield from pool.map(lambda r: self._resolve(r, navigations, root), fresh)
+        listing.complete = True
+
+    def _pages(
+        self, entity: str, listing: Listing, navigations: Sequence[str], since: datetime | None
+    ) -> Iterator[list[Any]]:
+        root = self.config.url_for(entity)
+        url, params = self._first_page(entity, root, navigations, since)
+        signatures: set[str] = set()
+        body, params = self._fetch_first(url, params)
+        while True:
+            page = parse_page(body, url=url)
+            listing.pages += 1
+            listing.total = page.count if page.count is not None else listing.total
+            signature = _signature(page.items)
+            if signature in signatures:
+                listing.repeated_page = True
+                listing.notes.append(f"{entity}: page {listing.pages} repeats an earlier page")
+                return
+            signatures.add(signature)
+            yield page.items
+            next_step = self._next(page, root, url, params, listing)
+            if next_step is None:
+                return
+            url, params = next_step
+            body = self.fetcher.get_json(url, params)
+
+    def _first_page(
+        self, entity: str, root: str, navigations: Sequence[str], since: datetime | None
+    ) -> tuple[str, dict[str, str]]:
+        params = {"$format": "json", "$top": str(self.config.page_size), "$skip": "0"}
+        if navigations:
+            params["$expand"] = ",".join(navigations)
+        params["$orderby"] = "id"
+        if since is not None:
+            params["$filter"] = f"updated gt datetime'{since.strftime('%Y-%m-%dT%H:%M:%S')}'"
+        return f"{root}/{entity}", params
+
+    def _fetch_first(self, url: str, params: dict[str, str]) -> tuple[Any, dict[str, str]]:
+        """The first page, dropping query options one by one if the provider rejects them."""
+        variants = [params]
+        for option in ("$orderby", "$filter", "$expand", "$top"):
+            if option in variants[-1]:
+                reduced = {k: v for k, v in variants[-1].items() if k != option}
+                if option == "$top":
+                    reduced.pop("$skip", None)
+                variants.append(reduced)
+        for attempt, variant in enumerate(variants):
+            try:
+                return self.fetcher.get_json(url, variant), variant
+            except SourceHTTPError as exc:
+                if exc.status not in _OPTION_REJECTED or attempt == len(variants) - 1:
+                    raise
+                log.warning("%s rejected %s (%s); retrying with fewer options", url, variant, exc)
+        raise AssertionError("unreachable")
+
+    def _next(
+        self, page: Any, root: str, url: str, params: dict[str, str], listing: Listing
+    ) -> tuple[str, dict[str, str]] | None:
+        if listing.pages >= self.config.max_pages:
+            raise SourceError(f"stopped after max_pages={self.config.max_pages}", url=url)
+        if page.next_link:
+            return rebase(page.next_link, root), {}
+        if not page.items or "$top" not in params:
+            return None
+        skip = int(params.get("$skip", "0")) + len(page.items)
+        if listing.total is not None and skip >= listing.total:
+            return None
+        return url, {**params, "$skip": str(skip)}
+
+    def _raw_records(self, entity: str, root: str, items: list[Any]) -> Iterator[RawRecord]:
+        for item in items:
+            if not isinstance(item, Mapping):
+                yield RawRecord(entity, None, item, root, f"not a JSON object: {str(item)[:60]}")
+                continue
+            record_id = values.clean_text(values.lookup(item, "id"))
+            url = entity_url(root, entity, record_id) if record_id else f"{root}/{entity}"
+            yield RawRecord(entity, record_id, dict(item), url)
+
+    # -- navigations -------------------------------------------------------------------------
+
+    def _resolve(self, record: RawRecord, navigations: Sequence[str], root: str) -> RawRecord:
+        """Fetch the ``__deferred`` navigations the mapping needs (the provider did not expand)."""
+        if record.problem or not isinstance(record.payload, dict):
+            return record
+        for nav in navigations:
+            deferred = _deferred_uri(values.lookup(record.payload, nav))
+            if deferred is not None:
+                record.payload[_key(record.payload, nav)] = self._navigation(deferred, root)
+        return record
+
+    def _navigation(self, uri: str, root: str) -> dict[str, list[Any]]:
+        url = rebase(uri, root)
+        response = self.fetcher.get(url, {"$format": "json"}, ok_404=True)
+        if response.status_code == 404:
+            return {"results": []}
+        try:
+            body = response.json()
+        except ValueError as exc:
+            raise SourceError(f"navigation {url} is not JSON: {exc}", url=url) from exc
+        return {"results": parse_page(body, url=url).items}
+
+    # -- deletions ---------------------------------------------------------------------------
+
+    def exists(self, entity: str, record_id: str) -> bool | None:
+        """Probe one entity by key: False on 404 (deleted), True on 2xx, None when unsure."""
+        root = self.config.url_for(entity)
+        forms = [entity_url(root, entity, record_id)]
+        if looks_like_guid(record_id):
+            forms.append(entity_url(root, entity, record_id, guid=True))
+        statuses = [self._probe(url) for url in forms]
+        if any(s is not None and 200 <= s < 300 for s in statuses):
+            return True
+        return False if statuses[0] == 404 and all(s in (404, 400) for s in statuses) else None
+
+    def _probe(self, url: str) -> int | None:
+        try:
+            return self.fetcher.get(url, {"$format": "json"}, ok_404=True).status_code
+        except SourceHTTPError as exc:
+            return exc.status
+
+
+def _first_time(record: RawRecord, seen: set[str]) -> bool:
+    if record.record_id is None:
+        return True
+    if record.record_id in seen:
+        return False
+    seen.add(record.record_id)
+    return True
+
+
+def _signature(items: list[Any]) -> str:
+    encoded = json.dumps(items, sort_keys=True, default=str).encode()
+    return hashlib.sha256(encoded).hexdigest()
+
+
+def _deferred_uri(value: Any) -> str | None:
+    if isinstance(value, Mapping) and isinstance(value.get("__deferred"), Mapping):
+        uri = value["__deferred"].get("uri")
+        return uri if isinstance(uri, str) else None
+    return None
+
+
+def _key(record: Mapping[str, Any], name: str) -> str:
+    return next((k for k in record if k.lower() == name.lower()), name)
+
+
+ProbeFunction = Callable[[str, str], bool | None]

@@ -1,0 +1,154 @@
+"""Per-source harvest state in SQLite: record hashes, watermarks and the run history.
+
+The state follows the store, never leads it: it is written after the store commit, so a crash
+between the two makes the next run redo (idempotently) what it cannot confirm.
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+import threading
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from .exceptions import StoreError
+
+__all__ = ["HarvestState", "KnownRecord", "RunRow"]
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS records (
+    source TEXT NOT NULL, entity TEXT NOT NULL, id TEXT NOT NULL,
+    graph TEXT NOT NULL, hash TEXT NOT NULL, seen TEXT NOT NULL,
+    PRIMARY KEY (source, entity, id)
+);
+CREATE TABLE IF NOT EXISTS watermarks (
+    source TEXT NOT NULL, entity TEXT NOT NULL, started TEXT NOT NULL,
+    PRIMARY KEY (source, entity)
+);
+CREATE TABLE IF NOT EXISTS runs (
+    run_id TEXT PRIMARY KEY, source TEXT NOT NULL, started TEXT NOT NULL, ended TEXT,
+    status TEXT NOT NULL, report TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS runs_by_source ON runs (source, started);
+"""
+
+
+@dataclass(frozen=True)
+class KnownRecord:
+    entity: str
+    record_id: str
+    graph: str
+    hash: str
+
+
+@dataclass(frozen=True)
+class RunRow:
+    run_id: str
+    source: str
+    started: str
+    ended: str | None
+    status: str
+    report: dict[str, Any]
+
+
+class HarvestState:
+    """The state database (``<state_dir>/state.sqlite``, or in memory for ``None``)."""
+
+    def __init__(self, directory: Path | None) -> None:
+        target = ":memory:"
+        if directory is not None:
+            directory.mkdir(parents=True, exist_ok=True)
+            target = str(directory / "state.sqlite")
+        try:
+            self._db = sqlite3.connect(target, check_same_thread=False, isolation_level=None)
+            self._db.execute("PRAGMA journal_mode=WAL")
+            self._db.executescript(_SCHEMA)
+        except sqlite3.Error as exc:
+            raise StoreError(f"cannot open harvest state {target}: {exc}") from exc
+        self._lock = threading.Lock()
+
+    @contextmanager
+    def _tx(self) -> Iterator[sqlite3.Connection]:
+        with self._lock:
+            try:
+                self._db.execute("BEGIN IMMEDIATE")
+                yield self._db
+                self._db.execute("COMMIT")
+            except BaseException:
+                self._db.execute("ROLLBACK")
+                raise
+
+    def known(self, source: str) -> dict[tuple[str, str], KnownRecord]:
+        """Every record the store holds for ``source``, keyed by (entity, id)."""
+        rows = self._db.execute(
+            "SELECT entity, id, graph, hash FROM records WHERE source = ?", (source,)
+        )
+        return {(e, i): KnownRecord(e, i, g, h) for e, i, g, h in rows}
+
+    def commit_records(
+        self,
+        source: str,
+        upserts: Iterable[KnownRecord],
+        deletes: Iterable[tuple[str, str]],
+        seen_at: str,
+    ) -> None:
+        """Record what the store now holds for ``source`` (after the store commit)."""
+        with self._tx() as db:
+            db.executemany(
+                "INSERT OR REPLACE INTO records VALUES (?, ?, ?, ?, ?, ?)",
+                ((source, r.entity, r.record_id, r.graph, r.hash, seen_at) for r in upserts),
+            )
+            db.executemany(
+                "DELETE FROM records WHERE source = ? AND entity = ? AND id = ?",
+                ((source, entity, rid) for entity, rid in deletes),
+            )
+
+    def watermark(self, source: str, entity: str) -> datetime | None:
+        row = self._db.execute(
+            "SELECT started FROM watermarks WHERE source = ? AND entity = ?", (source, entity)
+        ).fetchone()
+        return datetime.fromisoformat(row[0]) if row else None
+
+    def set_watermarks(self, source: str, entities: Iterable[str], started: datetime) -> None:
+        with self._tx() as db:
+            db.executemany(
+                "INSERT OR REPLACE INTO watermarks VALUES (?, ?, ?)",
+                ((source, e, started.isoformat()) for e in entities),
+            )
+
+    def start_run(self, run_id: str, source: str, started: datetime) -> None:
+        with self._tx() as db:
+            db.execute(
+                "INSERT INTO runs VALUES (?, ?, ?, NULL, 'running', '{}')",
+                (run_id, source, started.isoformat()),
+            )
+
+    def finish_run(self, run_id: str, status: str, report: dict[str, Any]) -> None:
+        ended = datetime.now(UTC).isoformat()
+        with self._tx() as db:
+            db.execute(
+                "UPDATE runs SET ended = ?, status = ?, report = ? WHERE run_id = ?",
+                (ended, status, json.dumps(report, default=str), run_id),
+            )
+
+    def runs(self, source: str | None = None, limit: int = 20) -> list[RunRow]:
+        """The most recent runs, newest first."""
+        query = "SELECT run_id, source, started, ended, status, report FROM runs"
+        args: tuple[Any, ...] = ()
+        if source is not None:
+            query += " WHERE source = ?"
+            args = (source,)
+        rows = self._db.execute(query + " ORDER BY started DESC LIMIT ?", (*args, limit))
+        return [RunRow(r[0], r[1], r[2], r[3], r[4], json.loads(r[5])) for r in rows]
+
+    def record_count(self, source: str) -> int:
+        row = self._db.execute("SELECT COUNT(*) FROM records WHERE source = ?", (source,))
+        return int(row.fetchone()[0])
+
+    def close(self) -> None:
+        self._db.close()

@@ -1,0 +1,97 @@
+"""What a public query may not do: update the store, or call a SERVICE outside the allow-list.
+
+pyoxigraph evaluates ``SERVICE <url>`` by fetching ``url`` itself, so an open endpoint would let
+anyone make the server send HTTP requests (to the intranet, for instance). pyoxigraph exposes
+neither its parser nor a switch to turn federation off, so this module reads the query with a
+small lexer: IRIs, string literals and comments are recognised first, so that a keyword inside
+them does not count, and ``SERVICE`` targets are resolved against the query's ``PREFIX``\\es.
+A target that is a variable, or cannot be resolved, is refused.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+from collections.abc import Iterable, Iterator, Sequence
+
+__all__ = ["UPDATE_KEYWORDS", "is_update", "service_targets", "refused_services"]
+
+log = logging.getLogger(__name__)
+
+UPDATE_KEYWORDS = frozenset(
+    {"INSERT", "DELETE", "LOAD", "CLEAR", "CREATE", "DROP", "COPY", "MOVE", "ADD", "WITH"}
+)
+
+_TOKEN = re.compile(
+    r"""
+      (?P<iri><[^<>"{}|^`\\\x00-\x20]*>)
+    | (?P<string>\"\"\"(?:[^"\\]|\\.|"(?!""))*\"\"\"
+                | '''(?:[^'\\]|\\.|'(?!''))*'''
+                | "(?:[^"\\\n\r]|\\.)*"
+                | '(?:[^'\\\n\r]|\\.)*')
+    | (?P<comment>\#[^\n\r]*)
+    | (?P<word>[?$]?(?:[\w\-.:%]|\\.|[^\x00-\x7f])+)
+    | (?P<other>\S)
+    """,
+    re.VERBOSE | re.DOTALL,
+)
+
+
+def _tokens(text: str) -> Iterator[tuple[str, str]]:
+    """(kind, text) of each IRI, word and punctuation token; strings and comments dropped."""
+    for match in _TOKEN.finditer(text):
+        kind = match.lastgroup or "other"
+        if kind not in ("string", "comment"):
+            yield kind, match.group()
+
+
+def _skip_prologue(tokens: list[tuple[str, str]]) -> tuple[dict[str, str], int]:
+    """The ``PREFIX`` declarations and the index of the first token after the prologue."""
+    prefixes: dict[str, str] = {}
+    i = 0
+    while i < len(tokens) and tokens[i][1].upper() in ("PREFIX", "BASE"):
+        if tokens[i][1].upper() == "BASE":
+            i += 2
+            continue
+        if i + 2 < len(tokens) and tokens[i + 2][0] == "iri":
+            prefixes[tokens[i + 1][1].rstrip(":")] = tokens[i + 2][1][1:-1]
+        i += 3
+    return prefixes, i
+
+
+def is_update(text: str) -> bool:
+    """True when ``text`` is a SPARQL Update request rather than a query."""
+    tokens = list(_tokens(text))
+    _, first = _skip_prologue(tokens)
+    return first < len(tokens) and tokens[first][1].upper() in UPDATE_KEYWORDS
+
+
+def service_targets(text: str) -> list[str | None]:
+    """The endpoint IRI of each ``SERVICE`` in ``text``; None where it is not a constant IRI."""
+    tokens = list(_tokens(text))
+    prefixes, _ = _skip_prologue(tokens)
+    targets: list[str | None] = []
+    for i, (kind, value) in enumerate(tokens):
+        if kind == "word" and value.upper() == "SERVICE":
+            targets.append(_target(tokens[i + 1 : i + 3], prefixes))
+    return targets
+
+
+def _target(following: Sequence[tuple[str, str]], prefixes: dict[str, str]) -> str | None:
+    if following and following[0][1].upper() == "SILENT":
+        following = following[1:]
+    if not following:
+        return None
+    kind, value = following[0]
+    if kind == "iri":
+        return value[1:-1]
+    prefix, colon, local = value.partition(":")
+    if kind == "word" and colon and prefix in prefixes and "\\" not in local:
+        return prefixes[prefix] + local
+    return None
+
+
+def refused_services(text: str, allowlist: Iterable[str]) -> list[str]:
+    """``SERVICE`` targets of ``text`` that are not in ``allowlist`` (``"?"`` for a variable)."""
+    allowed = set(allowlist)
+    return [t or "?" for t in service_targets(text) if t is None or t not in allowed]

@@ -1,0 +1,52 @@
+"""harvester.countries: ISO 3166-1 codes to alpha-3, and country/treaty IRIs."""
+
+from __future__ import annotations
+
+import pytest
+
+from harvester.countries import COUNTRY_NS, TREATY_NS, country_code, country_iri, treaty_iri
+
+
+@pytest.mark.parametrize(
+    ("value", "expected"),
+    [
+        pytest.param("al", "ALB", id="alpha2-lower"),
+        pytest.param("AL", "ALB", id="alpha2-upper"),
+        pytest.param("alb", "ALB", id="alpha3-lower"),
+        pytest.param(" ALB ", "ALB", id="alpha3-padded"),
+        pytest.param("sen", "SEN", id="senegal"),
+        pytest.param("FR", "FRA", id="france"),
+        pytest.param("EU", "EUU", id="eu-alpha2"),
+        pytest.param("eur", "EUU", id="eu-eur"),
+        pytest.param("EUU", "EUU", id="eu-euu"),
+        pytest.param("uk", "GBR", id="uk-alias"),
+        pytest.param("XK", "XKX", id="kosovo"),
+        pytest.param("XX", None, id="unknown"),
+        pytest.param("Albania", None, id="name-is-not-a-code"),
+        pytest.param("", None, id="empty"),
+        pytest.param("   ", None, id="blank"),
+        pytest.param(None, None, id="none"),
+    ],
+)
+def test_country_code(value: str | None, expected: str | None) -> None:
+    assert country_code(value) == expected
+
+
+def test_country_iri() -> None:
+    assert country_iri("ALB") == "https://w3id.org/mea/country/ALB"
+    assert COUNTRY_NS == "https://w3id.org/mea/country/"
+
+
+@pytest.mark.parametrize(
+    ("value", "expected"),
+    [
+        pytest.param("cbd", "cbd", id="plain"),
+        pytest.param(" CCAMLR ", "ccamlr", id="case-and-space"),
+        pytest.param("plant-treaty", "plant-treaty", id="hyphen"),
+        pytest.param("Land Based", "land-based", id="inner-space"),
+        pytest.param("a/b?c", "a%2Fb%3Fc", id="reserved-characters"),
+        pytest.param("noumèa", "noum%C3%A8a", id="non-ascii"),
+    ],
+)
+def test_treaty_iri(value: str, expected: str) -> None:
+    assert treaty_iri(value) == TREATY_NS + expected
