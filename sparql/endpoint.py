@@ -175,6 +175,9 @@ def _parse_form(body: bytes) -> list[tuple[str, str]]:
 def execute(store: MeaStore, settings: ServerSettings, request: ProtocolRequest) -> Response:
     """Evaluate the query and serialise its result, in one call on the calling thread.
 
+    Run it through :func:`_on_worker`, so that no exception (whose traceback would hold the
+    result) leaves the thread.
+
     :raises ProtocolError: for an update, a refused ``SERVICE`` or no acceptable format.
     :raises QueryError: for a syntax error.
     :raises StoreError: when evaluation fails.
@@ -253,7 +256,7 @@ async def _dispatch(
 ) -> Response:
     if protocol.query is not None:
         return await run_in_threadpool(_on_worker, execute, store, settings, protocol)
-    if method == "GET":
+    if method in ("GET", "HEAD"):
         return await run_in_threadpool(_on_worker, describe, store, settings, protocol)
     return _error(400, "Missing 'query' (form field or application/sparql-query body).")
 

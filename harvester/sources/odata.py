@@ -91,7 +91,7 @@ def rebase(link: str, service_root: str) -> str:
 
 def entity_url(service_root: str, entity: str, record_id: str, *, guid: bool = False) -> str:
     """The canonical URL of one entity: ``<root>/Decisions('id')`` (or ``(guid'id')``)."""
-    key = quote(record_id.replace("'", "''"), safe="-._~")
+    key = quote(record_id.replace("'", "''"), safe="-._~'")
     if guid and _UUID.match(record_id):
         return f"{service_root}/{entity}(guid'{key}')"
     return f"{service_root}/{entity}('{key}')"
