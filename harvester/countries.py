@@ -75,12 +75,26 @@ def country_iri(code3: str) -> str:
     return COUNTRY_NS + code3
 
 
+#: Other names providers use for a treaty, to InforMEA's identifier (ontology/treaties.ttl).
+TREATY_ALIASES = {
+    "itpgrfa": "plant-treaty",
+    "pgrfa": "plant-treaty",
+    "minamataunep": "minamata",
+    "wh": "whc",
+    "world-heritage": "whc",
+    "cartagena-protocol": "cartagena",
+    "nagoya-protocol": "nagoya",
+}
+
+
 def treaty_slug(value: str) -> str:
-    """The IRI-safe slug of a treaty identifier: stripped, lower-case, spaces to ``-``.
+    """The IRI-safe slug of a treaty identifier: stripped, lower-case, spaces to ``-``, known
+    aliases resolved (``itpgrfa`` -> ``plant-treaty``).
 
     Characters outside ``[a-z0-9._~-]`` are percent-encoded (UTF-8).
     """
     slug = value.strip().lower().replace(" ", "-")
+    slug = TREATY_ALIASES.get(slug, slug)
     return quote(slug, safe=_SLUG_SAFE)
 
 

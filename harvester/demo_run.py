@@ -75,18 +75,19 @@ def run_demo(data_dir: Path, *, host: str, port: int, serve_after: bool = True) 
     from .serve import serve
 
     console = Console(stderr=True)
-    with demo_server() as base:
+    settings = demo_settings(data_dir, "http://127.0.0.1:0", host, port)
+    with Runtime.open(settings) as runtime, demo_server() as base:
         settings = demo_settings(data_dir, base, host, port)
+        runtime.settings = settings
         console.print(f"demo providers running at {base}; harvesting into {data_dir}/ ...")
-        with Runtime.open(settings) as runtime:
-            reports = harvest_all(runtime, [], full=False, allow_mass_delete=False)
-    if any(r.status is RunStatus.FAILED for r in reports):
-        return 1
-    if not serve_after:
-        return 0
-    endpoint = f"http://{host}:{port}/sparql"
-    console.print(f"\nSPARQL endpoint: [bold]{endpoint}[/]  (query page: http://{host}:{port}/)")
-    console.print(f"try:  curl -s {endpoint} --data-urlencode 'query={EXAMPLE_QUERY}'\n")
+        reports = harvest_all(runtime, [], full=False, allow_mass_delete=False)
+        if any(r.status is RunStatus.FAILED for r in reports):
+            return 1
+        if not serve_after:
+            return 0
+        endpoint = f"http://{host}:{port}/sparql"
+        console.print(f"\nSPARQL endpoint: [bold]{endpoint}[/]  (query page: http://{host}:{port}/)")
+        console.print(f"try:  curl -s {endpoint} --data-urlencode 'query={EXAMPLE_QUERY}'\n")
     with Runtime.open(settings) as runtime:
         serve(runtime, host=host, port=port, scheduler=False)
     return 0

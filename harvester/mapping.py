@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import logging
+import mimetypes
 import tomllib
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -57,6 +58,7 @@ FIELD_TYPES = frozenset(
         "ref",
         "template",
         "nested",
+        "mimetype",
     }
 )
 
@@ -271,9 +273,12 @@ def _write_provenance(w: _Writer, subject: ox.NamedNode, url: str, ctx: MappingC
 
 
 def _items(spec: FieldSpec, value: Any) -> Iterator[Any]:
+    """The values of a field, one by one; ``item`` picks a key of each element (and a list
+    there, as in CBD's ``roles: [{"treaty": ..., "roles": [...]}]``, is flattened)."""
     for item in values.as_list(value):
         if spec.item and isinstance(item, Mapping):
-            yield values.lookup(item, spec.item)
+            picked = values.lookup(item, spec.item)
+            yield from picked if isinstance(picked, list) else [picked]
         else:
             yield item
 
@@ -351,6 +356,17 @@ def _string(spec: FieldSpec, item: Any, ctx: MappingContext) -> ox.Literal | Non
     return ox.Literal(text.lower() if spec.lowercase else text)
 
 
+def _mimetype(spec: FieldSpec, item: Any, ctx: MappingContext) -> ox.Literal | None:
+    """A media type; bare extensions (``"pdf"``, as BRS sends) become ``application/pdf``."""
+    text = values.clean_text(item)
+    if text is None:
+        return None
+    if "/" not in text:
+        guessed, _ = mimetypes.guess_type("file." + text.lower().lstrip("."))
+        text = guessed or text
+    return ox.Literal(text.lower())
+
+
 def _date(spec: FieldSpec, item: Any, ctx: MappingContext) -> ox.Literal | None:
     parsed = values.parse_date(item)
     if parsed is None:
@@ -425,6 +441,7 @@ def _ref(spec: FieldSpec, item: Any, ctx: MappingContext) -> ox.NamedNode | None
 
 _CONVERTERS: dict[str, Converter] = {
     "string": _string,
+    "mimetype": _mimetype,
     "date": _date,
     "int": _int,
     "double": _double,

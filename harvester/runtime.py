@@ -62,7 +62,7 @@ class Runtime:
     def close(self) -> None:
         self.raw.close()
         self.state.close()
-        self.store.flush()
+        self.store.close()
 
     def harvester(self, kind: str, progress: ProgressCallback | None = None) -> Harvester:
         return Harvester(

@@ -50,3 +50,13 @@ def test_country_iri() -> None:
 )
 def test_treaty_iri(value: str, expected: str) -> None:
     assert treaty_iri(value) == TREATY_NS + expected
+
+
+@pytest.mark.parametrize(
+    ("alias", "slug"),
+    [("itpgrfa", "plant-treaty"), ("ITPGRFA", "plant-treaty"), ("minamataunep", "minamata")],
+)
+def test_treaty_aliases_resolve_to_the_informea_identifier(alias: str, slug: str) -> None:
+    from harvester.countries import TREATY_NS, treaty_iri
+
+    assert treaty_iri(alias) == TREATY_NS + slug

@@ -636,6 +636,8 @@ _CONTACT_TYPES = {"cbd": "CBD National Focal Point", "nagoya": "ABS National Foc
                   "stockholm": "Official Contact Point", "basel": "Competent Authority",
                   "cites": "Management Authority",
                   "ramsar": "Administrative Authority"}  # fmt: skip
+_FAMILIES = (("cbd", "nagoya", "cartagena"), ("stockholm", "basel", "rotterdam"),
+             ("cms", "aewa"), ("ramsar", "whc"), ("cites", "itpgrfa"))  # fmt: skip
 _CBD_ROLES = {"cbd": "CBD-FP1", "nagoya": "ABS-FP", "cartagena": "CPB-FP1"}
 _SITES = (
     ("whc", "Galápagos Islands", "Îles Galápagos", "EC", -0.81667, -91.0),
@@ -864,8 +866,6 @@ class _Generator:
     def decision_topic(self, p: TreatyProfile) -> str:
         if self.rng.random() < 0.08:
             return "procedure"
-        if self.rng.random() < 0.2:
-            return self.rng.choice(_ALL_TOPICS)
         return self.rng.choice(_TREATY_TOPICS.get(p.slug, _ALL_TOPICS))
 
     def decision_type(self, p: TreatyProfile) -> str:
@@ -931,7 +931,7 @@ class _Generator:
     def contact(self) -> Record:
         iso2, _, name, city, _, _ = self.country()
         first, last = self.rng.choice(_FIRST), self.rng.choice(_LAST)
-        treaties = self.rng.sample(self.treaties, min(self.rng.randint(1, 3), len(self.treaties)))
+        treaties = self.contact_treaties()
         tld = "uk" if iso2 == "GB" else iso2.lower()
         return {
             "id": self.new_id(treaties[0], 8), "country": iso2,
@@ -950,6 +950,15 @@ class _Generator:
             "treaties": [p.slug for p in treaties],
             "roles": _roles([p.slug for p in treaties]),
         }  # fmt: skip
+
+    def contact_treaties(self) -> list[TreatyProfile]:
+        """One to three treaties, preferably of the same family (BRS, CBD, CMS...)."""
+        first = self.pick_treaty()
+        family = next((f for f in _FAMILIES if first.slug in f), ())
+        kin = [p for p in self.treaties if p.slug in family and p is not first]
+        others = kin or [p for p in self.treaties if p is not first]
+        extra = self.rng.sample(others, min(self.rng.randint(0, 2), len(others)))
+        return [first, *extra]
 
     def report(self) -> Record:
         p = self.pick_treaty()

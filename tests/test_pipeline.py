@@ -1,0 +1,241 @@
+"""A whole harvest run against the mock providers: flavours, quirks, faults, changes."""
+
+from __future__ import annotations
+
+import httpx
+import pytest
+
+from harvester.demo import Dataset, Fault
+from harvester.models import RunStatus
+
+from .conftest import Hub, provider
+
+WELL_FORMED = {
+    "Treaties",
+    "Meetings",
+    "Decisions",
+    "Contacts",
+    "CountryReports",
+    "NationalPlans",
+    "Sites",
+}
+
+
+def _loaded(report_counts: dict[str, int]) -> int:
+    return report_counts["added"] + report_counts["updated"] + report_counts["unchanged"]
+
+
+@pytest.mark.parametrize("flavour", ["olingo", "brs", "jaydata"])
+def test_every_flavour_loads_every_record(hub: Hub, dataset: Dataset, flavour: str) -> None:
+    report = hub.harvest(provider(dataset, flavour=flavour).handle)
+    assert report.status is RunStatus.OK
+    assert report.failures == []
+    assert _loaded(report.counts) == sum(dataset.sizes().values())
+    assert hub.count("Decision") == len(dataset["Decisions"])
+    assert hub.count("FocalPoint") == len(dataset["Contacts"])
+
+
+def _triples(hub: Hub) -> set[str]:
+    rows = hub.runtime.store.query(
+        "SELECT ?s ?p ?o WHERE { GRAPH ?g { ?s ?p ?o } "
+        "FILTER(STRSTARTS(STR(?g), 'http://hub.test/graph/prov/')) "
+        "FILTER(?p NOT IN (<http://www.w3.org/ns/prov#wasGeneratedBy>, "
+        # what real providers differ on, not how they encode it: BRS file names lack the
+        # extension; only Olingo toolkits >= 2.6 send `virtual`; only CBD sends `roles`
+        "<https://w3id.org/mea/ontology#fileName>, <https://w3id.org/mea/ontology#isVirtual>, "
+        "<https://w3id.org/mea/ontology#role>)) }"
+    )
+    return {f"{r[0]} {r[1]} {r[2]}" for r in rows}  # type: ignore[union-attr]
+
+
+def test_flavours_give_the_same_rdf(dataset: Dataset) -> None:
+    from harvester.runtime import Runtime
+    from harvester.settings import settings_from_mapping
+
+    graphs = []
+    for flavour in ("olingo", "brs", "jaydata"):
+        runtime = Runtime.open(
+            settings_from_mapping({"server": {"base_iri": "http://hub.test/"}}), in_memory=True
+        )
+        local = Hub(runtime)
+        local.harvest(provider(dataset, flavour=flavour).handle)
+        graphs.append(_triples(local))
+        runtime.close()
+    assert len(graphs[0]) > 500
+    assert graphs[1] == graphs[0]
+    assert graphs[2] == graphs[0]
+
+
+def test_deferred_navigations_are_fetched(hub: Hub, dataset: Dataset) -> None:
+    mock = provider(dataset, flavour="brs")  # BRS never expands keywords
+    hub.harvest(mock.handle)
+    assert any("/keywords" in path for path in mock.request_log)
+    assert bool(hub.runtime.store.query("ASK { ?d <https://w3id.org/mea/ontology#keyword> ?k }"))
+
+
+def test_provider_that_ignores_paging_stops_on_the_repeated_page(
+    hub: Hub, dataset: Dataset
+) -> None:
+    mock = provider(dataset, ignore_paging=True)
+    report = hub.harvest(mock.handle, hub.source(page_size=5))
+    assert _loaded(report.counts) == sum(dataset.sizes().values())
+    assert any("repeats" in note for note in report.notes)
+    assert len(mock.request_log) < 60
+
+
+def test_next_links_on_a_leaked_host_are_rewritten(hub: Hub, dataset: Dataset) -> None:
+    mock = provider(dataset, max_top=4, next_host="http://localhost:8081")
+    hosts: set[str] = set()
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        hosts.add(request.url.host)
+        return mock.handle(request)
+
+    report = hub.harvest(handler)
+    assert hosts == {"prov.test"}
+    assert _loaded(report.counts) == sum(dataset.sizes().values())
+    assert any("skiptoken" in path for path in mock.request_log)
+
+
+def test_rate_limited_provider_is_retried_after_retry_after(hub: Hub, dataset: Dataset) -> None:
+    mock = provider(dataset, faults=[Fault.rate_limited(times=2, retry_after=3)])
+    report = hub.harvest(mock.handle)
+    assert report.status is RunStatus.OK
+    assert hub.sleeps[:2] == [3.0, 3.0]
+
+
+def test_a_burst_of_503_is_ridden_out(hub: Hub, dataset: Dataset) -> None:
+    mock = provider(dataset, faults=[Fault.unavailable(times=3, start=2)])
+    report = hub.harvest(mock.handle)
+    assert report.status is RunStatus.OK
+    assert len(hub.sleeps) == 3
+    assert hub.sleeps == sorted(hub.sleeps)
+
+
+def test_malformed_records_are_reported_and_skipped(hub: Hub, dataset: Dataset) -> None:
+    bad = sorted(dataset["Decisions"])[:4]  # one of each malformation kind
+    mock = provider(dataset, malformed={"Decisions": bad})
+    report = hub.harvest(mock.handle)
+    assert report.status is RunStatus.OK
+    assert report.counts["failed"] == 4
+    assert hub.count("Decision") == len(dataset["Decisions"]) - 4
+    assert {f.stage for f in report.failures} >= {"read", "map"}
+    assert all(f.url.startswith("http://prov.test/") for f in report.failures)
+    assert hub.runtime.raw.count("prov") == sum(dataset.sizes().values())
+
+
+def test_unchanged_reharvest_writes_nothing(hub: Hub, dataset: Dataset) -> None:
+    mock = provider(dataset)
+    hub.harvest(mock.handle)
+    version, quads = hub.runtime.store.version, len(hub.runtime.store)
+    report = hub.harvest(mock.handle)
+    assert report.counts["unchanged"] == sum(dataset.sizes().values())
+    assert report.changed == 0
+    assert (hub.runtime.store.version, len(hub.runtime.store)) == (version, quads)
+
+
+def test_updated_record_is_replaced(hub: Hub, dataset: Dataset) -> None:
+    from datetime import UTC, datetime
+
+    mock = provider(dataset)
+    hub.harvest(mock.handle)
+    record_id = next(iter(dataset["Decisions"]))
+    dataset.touch("Decisions", record_id, datetime(2030, 1, 1, tzinfo=UTC))
+    report = hub.harvest(mock.handle)
+    assert report.counts["updated"] == 1
+    titles = hub.runtime.store.query(
+        "SELECT ?t ?id WHERE { ?d <http://purl.org/dc/terms/identifier> ?id ; "
+        "<http://purl.org/dc/terms/title> ?t FILTER(lang(?t) = 'en') }",
+        substitutions={"id": __import__("pyoxigraph").Literal(record_id)},
+    )
+    values = [row[0].value for row in titles]  # type: ignore[union-attr]
+    assert len(values) == 1 and "revised" in values[0].lower()
+
+
+def test_deleted_records_are_removed(hub: Hub, dataset: Dataset) -> None:
+    mock = provider(dataset)
+    hub.harvest(mock.handle)
+    for record_id in list(dataset["Decisions"])[:2]:
+        dataset.delete("Decisions", record_id)
+    report = hub.harvest(mock.handle)
+    assert report.counts["deleted"] == 2
+    assert hub.count("Decision") == len(dataset["Decisions"])
+
+
+def test_mass_deletion_is_refused_without_the_flag(hub: Hub, dataset: Dataset) -> None:
+    mock = provider(dataset)
+    hub.harvest(mock.handle)
+    before = hub.count("Decision")
+    for record_id in list(dataset["Decisions"]):
+        dataset.delete("Decisions", record_id)
+    guarded = hub.harvest(mock.handle)
+    assert guarded.counts["deleted"] == 0
+    assert guarded.withheld_deletions == before
+    assert hub.count("Decision") == before
+    allowed = hub.harvest(mock.handle, allow_mass_delete=True)
+    assert allowed.counts["deleted"] == before
+    assert hub.count("Decision") == 0
+
+
+def test_source_failing_mid_run_leaves_the_store_as_it_was(hub: Hub, dataset: Dataset) -> None:
+    from datetime import UTC, datetime
+
+    hub.harvest(provider(dataset).handle)
+    snapshot = _triples(hub)
+    for record_id in list(dataset["Decisions"])[:5]:
+        dataset.touch("Decisions", record_id, datetime(2031, 1, 1, tzinfo=UTC))
+    failing = provider(dataset, faults=[Fault(500, times=None, min_skip=10, entity="Decisions")])
+    report = hub.harvest(failing.handle, hub.source(page_size=10))
+    assert report.status is RunStatus.FAILED
+    assert "500" in (report.error or "")
+    assert _triples(hub) == snapshot
+    recovered = hub.harvest(provider(dataset).handle, hub.source(page_size=10))
+    assert recovered.status is RunStatus.OK and recovered.counts["updated"] == 5
+
+
+def test_unserved_entity_set_is_skipped_not_failed(hub: Hub, dataset: Dataset) -> None:
+    mock = provider(dataset, entities=["Decisions", "Meetings"])
+    report = hub.harvest(mock.handle)
+    assert report.status is RunStatus.OK
+    assert any("not served" in note for note in report.notes)
+
+
+def test_unreachable_source_fails_cleanly(hub: Hub) -> None:
+    def down(request: httpx.Request) -> httpx.Response:
+        raise httpx.ConnectError("connection refused", request=request)
+
+    report = hub.harvest(down)
+    assert report.status is RunStatus.FAILED
+    assert len(hub.runtime.store) > 0  # the ontology is still there
+    assert hub.count("Decision") == 0
+
+
+def test_incremental_mode_probes_unseen_records_for_deletion(hub: Hub, dataset: Dataset) -> None:
+    mock = provider(dataset)
+    config = hub.source(mode="incremental", entities=["Decisions"])
+    hub.harvest(mock.handle, config)
+    gone = next(iter(dataset["Decisions"]))
+    dataset.delete("Decisions", gone)
+    report = hub.harvest(mock.handle, config)
+    assert any("$filter" in path or "%24filter" in path for path in mock.request_log)
+    assert report.counts["deleted"] == 1
+    assert hub.count("Decision") == len(dataset["Decisions"])
+
+
+def test_every_harvested_record_conforms_to_the_shapes(hub: Hub, dataset: Dataset) -> None:
+    import pyshacl
+    import rdflib
+
+    from harvester.paths import ONTOLOGY_DIR
+
+    hub.harvest(provider(dataset, flavour="brs").handle)
+    data = rdflib.Dataset()
+    dump = __import__("io").BytesIO()
+    hub.runtime.store.dump(dump, __import__("pyoxigraph").RdfFormat.N_QUADS)
+    data.parse(data=dump.getvalue(), format="nquads")
+    union = rdflib.Graph()
+    for quad in data.quads((None, None, None, None)):
+        union.add(quad[:3])
+    shapes = rdflib.Graph().parse(ONTOLOGY_DIR / "shapes.ttl")
+    conforms, _, text = pyshacl.validate(union, shacl_graph=shapes)
+    assert conforms, text
