@@ -145,7 +145,8 @@ def report_markdown(result: dict[str, Any], command: str) -> str:
             _row(f"meahub harvest, {big['decisions']} decisions", big),
             _row(f"meahub harvest, {little['decisions']} decisions", little),
             f"| pyoxigraph bulk_load (peer), same quads | - | {peer['quads']} "
-            f"| {peer['seconds']:.2f} | - | {peer['quads_per_s']:.0f} | {peer['peak_rss_mb']:.0f} |",
+            f"| {peer['seconds']:.2f} | - | {peer['quads_per_s']:.0f} "
+            f"| {peer['peak_rss_mb']:.0f} |",
             "",
             "- harvest quads/s as a share of bulk_load quads/s: "
             f"**{result['ratio_quads_per_s']:.2f}x**",

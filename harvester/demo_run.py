@@ -86,7 +86,9 @@ def run_demo(data_dir: Path, *, host: str, port: int, serve_after: bool = True) 
         if not serve_after:
             return 0
         endpoint = f"http://{host}:{port}/sparql"
-        console.print(f"\nSPARQL endpoint: [bold]{endpoint}[/]  (query page: http://{host}:{port}/)")
+        console.print(
+            f"\nSPARQL endpoint: [bold]{endpoint}[/]  (query page: http://{host}:{port}/)"
+        )
         console.print(f"try:  curl -s {endpoint} --data-urlencode 'query={EXAMPLE_QUERY}'\n")
     with Runtime.open(settings) as runtime:
         serve(runtime, host=host, port=port, scheduler=False)
