@@ -235,3 +235,7 @@ def cmd_demo(args: argparse.Namespace, settings: Settings) -> int:
     return run_demo(
         Path(args.data_dir), host=args.host, port=args.port, serve_after=not args.no_serve
     )
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -59,7 +59,8 @@ def country_table() -> dict[str, str]:
 
 
 def country_code(value: str | None) -> str | None:
-    """Normalise an ISO 3166-1 alpha-2 or alpha-3 code to upper-case alpha-3.
+    """Normalise an ISO 3166-1 alpha-2 or alpha-3 code (or an English country name) to
+    upper-case alpha-3.
 
     :param value: a code in any case, possibly padded with whitespace.
     :returns: the alpha-3 code (``"ALB"``, ``"EUU"`` for the EU), or None for an unknown or
@@ -67,7 +68,17 @@ def country_code(value: str | None) -> str | None:
     """
     if not value:
         return None
-    return country_table().get(value.strip().upper())
+    key = value.strip().upper()
+    return country_table().get(key) or (_by_name(key) if len(key) > 3 else None)
+
+
+@functools.lru_cache(maxsize=4096)
+def _by_name(name: str) -> str | None:
+    """Some providers write the country's English name ("Albania", "Viet Nam")."""
+    try:
+        return str(pycountry.countries.lookup(name).alpha_3)
+    except LookupError:
+        return None
 
 
 def country_iri(code3: str) -> str:
@@ -89,13 +100,33 @@ TREATY_ALIASES = {
 
 def treaty_slug(value: str) -> str:
     """The IRI-safe slug of a treaty identifier: stripped, lower-case, spaces to ``-``, known
-    aliases resolved (``itpgrfa`` -> ``plant-treaty``).
+    aliases resolved (``itpgrfa`` -> ``plant-treaty``), and English titles
+    ("Convention on Biological Diversity") resolved to the identifier (``cbd``).
 
     Characters outside ``[a-z0-9._~-]`` are percent-encoded (UTF-8).
     """
-    slug = value.strip().lower().replace(" ", "-")
+    text = " ".join(value.split()).lower()
+    slug = _treaty_names().get(text) or text.replace(" ", "-")
     slug = TREATY_ALIASES.get(slug, slug)
     return quote(slug, safe=_SLUG_SAFE)
+
+
+@functools.cache
+def _treaty_names() -> dict[str, str]:
+    """Lower-case treaty titles and labels (ontology/treaties.ttl) to identifiers: some
+    providers name a treaty by its English title instead of its id."""
+    import pyoxigraph as ox
+
+    from .paths import ONTOLOGY_DIR
+
+    names: dict[str, str] = {}
+    path = ONTOLOGY_DIR / "treaties.ttl"
+    triples = list(ox.parse(path=str(path), format=ox.RdfFormat.TURTLE))
+    ids = {t.subject: t.object.value for t in triples if t.predicate.value.endswith("/identifier")}
+    for triple in triples:
+        if triple.subject in ids and isinstance(triple.object, ox.Literal):
+            names.setdefault(" ".join(triple.object.value.split()).lower(), ids[triple.subject])
+    return names
 
 
 def treaty_iri(value: str) -> str:

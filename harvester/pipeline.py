@@ -136,6 +136,8 @@ class Harvester:
                 raise
             return
         run.report.notes.extend(listing.notes)
+        if not listing.complete:
+            return
         if since is None:
             run.full_listed.add(entity)
         else:

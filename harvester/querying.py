@@ -8,6 +8,7 @@ import pyoxigraph as ox
 
 from .exceptions import QueryError
 from .store import MeaStore, map_store_errors
+from .vocab import PREFIXES
 
 __all__ = ["export", "run_query"]
 
@@ -22,11 +23,7 @@ _GRAPH_FORMATS = {
     "nt": ox.RdfFormat.N_TRIPLES,
     "jsonld": ox.RdfFormat.JSON_LD,
 }
-_EXPORT_FORMATS = {
-    "nquads": ox.RdfFormat.N_QUADS,
-    "trig": ox.RdfFormat.TRIG,
-    "jsonld": ox.RdfFormat.JSON_LD,
-}
+_EXPORT_FORMATS = {"nquads": ox.RdfFormat.N_QUADS, "jsonld": ox.RdfFormat.JSON_LD}
 
 
 def run_query(store: MeaStore, query: str, fmt: str | None) -> bytes:
@@ -42,7 +39,8 @@ def run_query(store: MeaStore, query: str, fmt: str | None) -> bytes:
                 raise QueryError(
                     f"a graph result cannot be written as {fmt}; use ttl, nt or jsonld"
                 )
-            return result.serialize(format=_GRAPH_FORMATS[fmt or "ttl"]) or b""
+            data = ox.serialize(result, format=_GRAPH_FORMATS[fmt or "ttl"], prefixes=PREFIXES)
+            return data or b""
         if fmt not in (None, *_RESULT_FORMATS):
             raise QueryError(
                 f"SELECT/ASK results cannot be written as {fmt}; use json, xml, csv, tsv"
@@ -51,11 +49,13 @@ def run_query(store: MeaStore, query: str, fmt: str | None) -> bytes:
 
 
 def export(store: MeaStore, output: IO[bytes], fmt: str) -> None:
-    """Dump the whole store: nquads, trig and jsonld keep the named graphs; turtle merges them."""
-    if fmt == "turtle":
-        result = store.query("CONSTRUCT { ?s ?p ?o } WHERE { ?s ?p ?o }")
-        assert isinstance(result, ox.QueryTriples)
-        with map_store_errors("export failed"):
-            result.serialize(output, format=ox.RdfFormat.TURTLE)
-        return
-    store.dump(output, _EXPORT_FORMATS[fmt])
+    """Dump the whole store, streamed: nquads, trig and jsonld keep the named graphs; turtle
+    merges them into one graph."""
+    with map_store_errors("export failed"):
+        if fmt == "turtle":
+            triples = (quad.triple for quad in store.quads())
+            ox.serialize(triples, output, format=ox.RdfFormat.TURTLE, prefixes=PREFIXES)
+        elif fmt == "trig":
+            ox.serialize(store.quads(), output, format=ox.RdfFormat.TRIG, prefixes=PREFIXES)
+        else:
+            store.dump(output, _EXPORT_FORMATS[fmt])

@@ -127,6 +127,10 @@ def parse_date(value: Any) -> date | datetime | None:
         return datetime(1970, 1, 1, tzinfo=UTC) + timedelta(milliseconds=int(match.group(1)))
     if _ISO_DATE.match(text):
         return date.fromisoformat(text)
+    if text.isdigit() and len(text) >= 9:
+        # Bare epoch numbers: milliseconds (13 digits today) or seconds (10 digits).
+        seconds = int(text) / 1000 if len(text) >= 12 else int(text)
+        return datetime(1970, 1, 1, tzinfo=UTC) + timedelta(seconds=seconds)
     try:
         parsed = datetime.fromisoformat(text.replace("Z", "+00:00"))
     except ValueError:

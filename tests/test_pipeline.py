@@ -2,11 +2,17 @@
 
 from __future__ import annotations
 
+import shutil
+from collections.abc import Callable
+from pathlib import Path
+
 import httpx
 import pytest
 
-from harvester.demo import Dataset, Fault
+from harvester.demo import Dataset, Fault, ODataProvider
+from harvester.mapping import MappingRegistry
 from harvester.models import RunStatus
+from harvester.paths import MAPPINGS_DIR
 
 from .conftest import Hub, provider
 
@@ -73,14 +79,39 @@ def test_deferred_navigations_are_fetched(hub: Hub, dataset: Dataset) -> None:
     assert bool(hub.runtime.store.query("ASK { ?d <https://w3id.org/mea/ontology#keyword> ?k }"))
 
 
-def test_provider_that_ignores_paging_stops_on_the_repeated_page(
-    hub: Hub, dataset: Dataset
-) -> None:
+def test_provider_that_ignores_paging_is_read_once(hub: Hub, dataset: Dataset) -> None:
     mock = provider(dataset, ignore_paging=True)
     report = hub.harvest(mock.handle, hub.source(page_size=5))
     assert _loaded(report.counts) == sum(dataset.sizes().values())
-    assert any("repeats" in note for note in report.notes)
-    assert len(mock.request_log) < 60
+    assert len(mock.request_log) < 20
+
+
+def _ignoring(mock: ODataProvider, *params: str) -> Callable[[httpx.Request], httpx.Response]:
+    """A provider that silently drops some query options (as broken toolkits do)."""
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        kept = [(k, v) for k, v in request.url.params.multi_items() if k not in params]
+        return mock.handle(httpx.Request(request.method, request.url.copy_with(params=kept)))
+
+    return handler
+
+
+def test_repeated_page_ends_the_listing(hub: Hub, dataset: Dataset) -> None:
+    mock = provider(dataset)
+    config = hub.source(page_size=5, entities=["Decisions"])
+    report = hub.harvest(_ignoring(mock, "$skip", "$inlinecount"), config)
+    assert report.counts["added"] == 5
+    assert any("repeats an earlier page" in note for note in report.notes)
+
+
+def test_incomplete_listing_deletes_nothing(hub: Hub, dataset: Dataset) -> None:
+    mock = provider(dataset)
+    config = hub.source(page_size=5, entities=["Decisions"])
+    hub.harvest(mock.handle, config)
+    report = hub.harvest(_ignoring(mock, "$skip"), config)
+    assert any("listing incomplete" in note for note in report.notes)
+    assert report.counts["deleted"] == 0 and report.withheld_deletions == 0
+    assert hub.count("Decision") == len(dataset["Decisions"])
 
 
 def test_next_links_on_a_leaked_host_are_rewritten(hub: Hub, dataset: Dataset) -> None:
@@ -239,3 +270,34 @@ def test_every_harvested_record_conforms_to_the_shapes(hub: Hub, dataset: Datase
     shapes = rdflib.Graph().parse(ONTOLOGY_DIR / "shapes.ttl")
     conforms, _, text = pyshacl.validate(union, shacl_graph=shapes)
     assert conforms, text
+
+
+def test_remap_applies_changed_mappings_without_fetching(
+    hub: Hub, dataset: Dataset, tmp_path: Path
+) -> None:
+    mock = provider(dataset)
+    hub.harvest(mock.handle)
+    requests = mock.requests
+    mappings = tmp_path / "informea-odata"
+    shutil.copytree(MAPPINGS_DIR / "informea-odata", mappings)
+    with (mappings / "decisions.toml").open("a") as out:
+        out.write('\n[[fields]]\nfrom = "status"\nto = "mea:remappedStatus"\n')
+    harvester = hub.runtime.harvester("informea-odata")
+    harvester.registry = MappingRegistry.load(tmp_path, "informea-odata")
+    report = harvester.remap(hub.source())
+    assert mock.requests == requests
+    assert report.counts["updated"] == sum(dataset.sizes().values())
+    query = (
+        "SELECT (COUNT(?d) AS ?n) WHERE { ?d <https://w3id.org/mea/ontology#remappedStatus> ?s }"
+    )
+    assert int(next(iter(hub.runtime.store.query(query)))[0].value) == len(dataset["Decisions"])  # type: ignore[call-overload]
+
+
+def test_remap_does_not_resurrect_deleted_records(hub: Hub, dataset: Dataset) -> None:
+    mock = provider(dataset)
+    hub.harvest(mock.handle)
+    gone = next(iter(dataset["Decisions"]))
+    dataset.delete("Decisions", gone)
+    hub.harvest(mock.handle)
+    hub.runtime.harvester("informea-odata").remap(hub.source())
+    assert hub.count("Decision") == len(dataset["Decisions"])

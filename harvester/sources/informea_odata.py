@@ -89,7 +89,18 @@ class ODataSource:
             for items in self._pages(entity, listing, navigations, since):
                 fresh = [r for r in self._raw_records(entity, root, items) if _first_time(r, seen)]
                 yield from pool.map(lambda r: self._resolve(r, navigations, root), fresh)
-        listing.complete = True
+        listing.complete = self._check_count(listing, len(seen), since)
+
+    def _check_count(self, listing: Listing, seen: int, since: datetime | None) -> bool:
+        """A listing that gave fewer records than the provider's own count is incomplete (its
+        paging is broken): report it, and let nothing be deleted on its account."""
+        if since is None and listing.total is not None and seen < listing.total:
+            listing.notes.append(
+                f"{listing.entity}: listing incomplete: {seen} distinct records of the "
+                f"{listing.total} the provider counts; deletions skipped"
+            )
+            return False
+        return True
 
     def _pages(
         self, entity: str, listing: Listing, navigations: Sequence[str], since: datetime | None
@@ -119,6 +130,7 @@ class ODataSource:
         self, entity: str, root: str, navigations: Sequence[str], since: datetime | None
     ) -> tuple[str, dict[str, str]]:
         params = {"$format": "json", "$top": str(self.config.page_size), "$skip": "0"}
+        params["$inlinecount"] = "allpages"  # lets a listing check it got every record
         if navigations:
             params["$expand"] = ",".join(navigations)
         params["$orderby"] = "id"
@@ -129,7 +141,7 @@ class ODataSource:
     def _fetch_first(self, url: str, params: dict[str, str]) -> tuple[Any, dict[str, str]]:
         """The first page, dropping query options one by one if the provider rejects them."""
         variants = [params]
-        for option in ("$orderby", "$filter", "$expand", "$top"):
+        for option in ("$inlinecount", "$orderby", "$filter", "$expand", "$top", "$format"):
             if option in variants[-1]:
                 reduced = {k: v for k, v in variants[-1].items() if k != option}
                 if option == "$top":
