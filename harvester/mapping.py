@@ -306,10 +306,10 @@ def _write_terms(
     w: _Writer,
     terms: Sequence[ox.NamedNode | ox.Literal | None],
 ) -> int:
-    seen: set[str] = set()
+    seen: set[ox.NamedNode | ox.Literal] = set()
     for term in terms:
-        if term is not None and str(term) not in seen:
-            seen.add(str(term))
+        if term is not None and term not in seen:
+            seen.add(term)
             w.add(subject, spec.prop, term)
     return len(seen)
 

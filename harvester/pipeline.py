@@ -23,9 +23,10 @@ from .raw import RawArchive, payload_hash
 from .settings import SourceConfig
 from .sources.informea_odata import Listing, ODataSource, RawRecord
 from .state import HarvestState, KnownRecord
-from .store import ChangeSet, MeaStore
+from .store import MeaStore
 from .validate import ShapeChecker
 from .vocab import DCTERMS, MEA, PROV, RDF, RDFS, XSD
+from .writer import DEFAULT_BATCH_QUADS, ChangeWriter
 
 __all__ = ["Harvester", "ProgressCallback"]
 
@@ -43,8 +44,8 @@ class _Run:
     ctx: MappingContext
     known: dict[tuple[str, str], KnownRecord]
     full: bool
+    writer: ChangeWriter
     force: bool = False
-    changes: ChangeSet = field(default_factory=ChangeSet)
     upserts: list[KnownRecord] = field(default_factory=list)
     deletes: list[tuple[str, str]] = field(default_factory=list)
     seen: set[tuple[str, str]] = field(default_factory=set)
@@ -72,6 +73,7 @@ class Harvester:
         base_iri: str,
         max_delete_share: float = 0.2,
         progress: ProgressCallback | None = None,
+        batch_quads: int = DEFAULT_BATCH_QUADS,
     ) -> None:
         self.store = store
         self.state = state
@@ -81,6 +83,7 @@ class Harvester:
         self.base_iri = base_iri
         self.max_delete_share = max_delete_share
         self.progress = progress
+        self.batch_quads = batch_quads
 
     # -- a harvest run -----------------------------------------------------------------------
 
@@ -105,6 +108,9 @@ class Harvester:
             self._commit(run)
         except SourceError as exc:
             self._abort(run, exc)
+        except BaseException:
+            run.writer.abort()
+            raise
         finally:
             run.report.requests = source.fetcher.requests
             self._finish(run)
@@ -117,7 +123,8 @@ class Harvester:
         report = SourceReport(source=config.name, run_id=run_id, started=started)
         run_iri = f"{self.base_iri}run/{encode_segment(run_id)}"
         ctx = MappingContext(base_iri=self.base_iri, source=config.name, run_iri=run_iri)
-        return _Run(config, report, ctx, self.state.known(config.name), full)
+        writer = ChangeWriter(self.store, batch_quads=self.batch_quads)
+        return _Run(config, report, ctx, self.state.known(config.name), full, writer)
 
     def _harvest_entity(self, run: _Run, source: ODataSource, entity: str) -> None:
         mapping = self.registry.get(entity)
@@ -181,7 +188,7 @@ class Harvester:
         except RecordError as exc:
             self._failed(run, raw, exc.stage, str(exc))
             return
-        run.changes.put_graph(mapped.graph, mapped.quads)
+        run.writer.put_graph(mapped.graph, mapped.quads)
         run.upserts.append(KnownRecord(raw.entity, raw.record_id, mapped.graph, digest))
         outcome = RecordOutcome.ADDED if previous is None else RecordOutcome.UPDATED
         self._outcome(run, raw.entity, outcome)
@@ -240,7 +247,7 @@ class Harvester:
             run.deletes = []
             return
         for entity, record_id in run.deletes:
-            run.changes.drop_graph(run.known[(entity, record_id)].graph)
+            run.writer.drop_graph(run.known[(entity, record_id)].graph)
             self._outcome(run, entity, RecordOutcome.DELETED)
 
     def _delete_limit(self, config: SourceConfig) -> float:
@@ -253,10 +260,10 @@ class Harvester:
     # -- commit ------------------------------------------------------------------------------
 
     def _commit(self, run: _Run) -> None:
-        if run.changes:
+        if run.writer.changed:
             self._add_run_description(run)
         self.raw.flush()
-        self.store.apply(run.changes)
+        run.writer.commit()
         seen_at = run.report.started.isoformat()
         self.state.commit_records(run.config.name, run.upserts, run.deletes, seen_at)
         self.state.set_watermarks(run.config.name, run.complete, run.report.started)
@@ -267,10 +274,11 @@ class Harvester:
         """The run as a ``prov:Activity`` in a graph of its own, in the same transaction."""
         assert run.ctx.run_iri is not None
         graph = ox.NamedNode(f"{self.base_iri}graph/runs/{encode_segment(run.report.run_id)}")
-        run.changes.put_graph(graph.value, _run_quads(run, graph))
+        run.writer.put_graph(graph.value, _run_quads(run, graph))
 
     def _abort(self, run: _Run, exc: SourceError) -> None:
         log.error("%s: harvest failed, store left unchanged: %s", run.config.name, exc)
+        run.writer.abort()
         self.raw.flush()
         run.report.status = RunStatus.FAILED
         run.report.error = f"{exc}" + (f" [{exc.url}]" if exc.url else "")
@@ -299,6 +307,7 @@ class Harvester:
                 self._process(run, mapping, raw, keep_raw=False)
             self._commit(run)
         except StoreError:
+            run.writer.abort()
             run.report.status = RunStatus.FAILED
             raise
         finally:

@@ -34,18 +34,13 @@ def canonical_json(payload: Any) -> bytes:
 
 
 def payload_hash(payload: Any, salt: str = "") -> str:
-    """A content hash of a payload (``__metadata`` left out: it names hosts that vary)."""
+    """A content hash of a payload; the record's own ``__metadata`` is left out (it names the
+    host the provider believes it has, which may vary between runs)."""
+    if isinstance(payload, dict) and "__metadata" in payload:
+        payload = {k: v for k, v in payload.items() if k != "__metadata"}
     digest = hashlib.sha256(salt.encode())
-    digest.update(canonical_json(_without_metadata(payload)))
+    digest.update(canonical_json(payload))
     return digest.hexdigest()
-
-
-def _without_metadata(payload: Any) -> Any:
-    if isinstance(payload, dict):
-        return {k: _without_metadata(v) for k, v in payload.items() if k != "__metadata"}
-    if isinstance(payload, list):
-        return [_without_metadata(v) for v in payload]
-    return payload
 
 
 @dataclass(frozen=True)
@@ -85,7 +80,7 @@ class RawArchive:
         key = record_id if record_id is not None else "#" + hashlib.sha256(body).hexdigest()[:20]
         fetched = datetime.now(UTC).isoformat()
         digest = hashlib.sha256(body).hexdigest()
-        row = (source, entity, key, url, fetched, digest, zlib.compress(body, 6), 0)
+        row = (source, entity, key, url, fetched, digest, zlib.compress(body, 1), 0)
         with self._lock:
             self._pending.append(row)
             if len(self._pending) >= 500:

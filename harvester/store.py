@@ -4,12 +4,23 @@ Every harvested record lives in a named graph of its own. A harvest run collects
 :class:`ChangeSet` and applies them in one transaction (:meth:`MeaStore.apply`), so a reader sees a
 source either before or after a run, never half-way. Queries see the union of all graphs as the
 default graph.
+
+On disk the store keeps *generations*: ``<path>/GENERATION`` names the live RocksDB folder
+(``<path>/gen-000001``...). A large run does not hold all its changes in one in-memory
+transaction: it stages (:meth:`~MeaStore.stage`) a copy of the live generation (a hard-link
+checkpoint, milliseconds), writes to it in bounded batches, and publishes it
+(:meth:`~MeaStore.publish`) by swapping the pointer atomically. A crash before that leaves the previous generation live; the
+orphaned stage is removed at the next open.
 """
 
 from __future__ import annotations
 
 import contextlib
+import fcntl
 import logging
+import os
+import shutil
+import weakref
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -19,7 +30,7 @@ import pyoxigraph as ox
 
 from .exceptions import QueryError, StoreError, StoreLockedError
 
-__all__ = ["ChangeSet", "MeaStore", "QueryResult", "map_store_errors"]
+__all__ = ["ChangeSet", "MeaStore", "QueryResult", "StagedStore", "map_store_errors"]
 
 log = logging.getLogger(__name__)
 
@@ -82,11 +93,18 @@ class MeaStore:
 
     def __init__(self, path: Path | None = None) -> None:
         self.path = path
-        with map_store_errors(f"cannot open store at {path}"):
-            if path is not None:
-                path.mkdir(parents=True, exist_ok=True)
-            self._store = ox.Store(str(path)) if path is not None else ox.Store()
         self.version = 0
+        self._lock_file: IO[bytes] | None = None
+        with map_store_errors(f"cannot open store at {path}"):
+            if path is None:
+                self._store = ox.Store()
+                self.generation = ""
+            else:
+                self._lock_file = _lock(path)
+                weakref.finalize(self, self._lock_file.close)
+                self.generation = _live_generation(path)
+                self._store = ox.Store(str(path / self.generation))
+                _remove_other_generations(path, keep={self.generation})
 
     # -- reading -----------------------------------------------------------------------------
 
@@ -125,8 +143,7 @@ class MeaStore:
 
     def has_graph(self, graph: str) -> bool:
         with map_store_errors(f"cannot read graph {graph}"):
-            node = ox.NamedNode(graph)
-            return any(True for _ in self._store.quads_for_pattern(None, None, None, node))
+            return _has_graph(self._store, graph)
 
     def __len__(self) -> int:
         with map_store_errors("cannot count quads"):
@@ -137,21 +154,11 @@ class MeaStore:
     def apply(self, changes: ChangeSet) -> None:
         """Replace and drop graphs in one transaction; an empty change set writes nothing.
 
-        When every graph is new (a first harvest), the change is one transactional N-Quads
-        ``load``: about 8x less memory and 3x faster than a SPARQL update of the same quads.
-        Otherwise it is one SPARQL update (deletes and inserts together).
-
         :raises StoreError: when the write fails; then nothing of ``changes`` is visible.
         """
-        if not changes:
-            return
-        with map_store_errors("cannot write to the store"):
-            if not changes.drop and not any(map(self.has_graph, changes.replace)):
-                self._store.load(_nquads(changes), format=ox.RdfFormat.N_QUADS)
-            else:
-                self._store.update(";\n".join(_update_operations(changes)))
-        self.version += 1
-        log.debug("applied %d graphs, %d dropped", len(changes.replace), len(changes.drop))
+        if changes:
+            _apply(self._store, changes)
+            self.version += 1
 
     def replace_graph(self, graph: str, quads: Iterable[ox.Quad]) -> None:
         """Replace one graph atomically."""
@@ -177,6 +184,8 @@ class MeaStore:
         """Release the store (and its lock); the object must not be used afterwards."""
         self.flush()
         del self._store
+        if self._lock_file is not None:
+            self._lock_file.close()
 
     # -- export ------------------------------------------------------------------------------
 
@@ -192,6 +201,122 @@ class MeaStore:
         """Every quad of the store (streamed)."""
         with map_store_errors("cannot read quads"):
             yield from self._store.quads_for_pattern(None, None, None, None)
+
+    # -- generations -------------------------------------------------------------------------
+
+    def stage(self) -> StagedStore | None:
+        """A writable copy of the live data that readers do not see until :meth:`publish`;
+        None for an in-memory store (there, use :meth:`apply`)."""
+        if self.path is None:
+            return None
+        name = _next_generation(self.path)
+        with map_store_errors("cannot stage a new generation"):
+            self._store.flush()
+            self._store.backup(str(self.path / name))
+            return StagedStore(name, ox.Store(str(self.path / name)))
+
+    def publish(self, staged: StagedStore) -> None:
+        """Make a staged generation the live one, atomically; the one it replaces is removed
+        at the next publish (queries still reading it finish undisturbed)."""
+        assert self.path is not None
+        with map_store_errors("cannot publish the new generation"):
+            staged.store.flush()
+            _write_pointer(self.path, staged.name)
+            previous = self.generation
+            self._store, self.generation = staged.store, staged.name
+            del staged.store  # the live store owns it now
+            _remove_other_generations(self.path, keep={staged.name, previous})
+        self.version += 1
+
+    def discard(self, staged: StagedStore) -> None:
+        """Throw a staged generation away (the run failed)."""
+        assert self.path is not None
+        del staged.store
+        shutil.rmtree(self.path / staged.name, ignore_errors=True)
+
+
+class StagedStore:
+    """A generation being written; see :meth:`MeaStore.stage`."""
+
+    def __init__(self, name: str, store: ox.Store) -> None:
+        self.name = name
+        self.store = store
+
+    def apply(self, changes: ChangeSet) -> None:
+        """One bounded transaction on the staged copy."""
+        if changes:
+            _apply(self.store, changes)
+
+
+_POINTER = "GENERATION"
+
+
+def _lock(path: Path) -> IO[bytes]:
+    """One process at a time: an advisory lock beside the generations."""
+    path.mkdir(parents=True, exist_ok=True)
+    handle = open(path / "meahub.lock", "ab")  # held until close()
+    try:
+        fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except OSError as exc:
+        handle.close()
+        raise OSError(f"lock held on {path}") from exc
+    return handle
+
+
+def _live_generation(path: Path) -> str:
+    pointer = path / _POINTER
+    if pointer.exists():
+        return pointer.read_text(encoding="ascii").strip()
+    name = "gen-000001"
+    _write_pointer(path, name)
+    return name
+
+
+def _next_generation(path: Path) -> str:
+    numbers = [int(p.name[4:]) for p in path.glob("gen-*") if p.name[4:].isdigit()]
+    return f"gen-{max(numbers, default=0) + 1:06d}"
+
+
+def _write_pointer(path: Path, name: str) -> None:
+    """Replace the pointer file atomically and durably (write, fsync, rename, fsync dir)."""
+    temporary = path / (_POINTER + ".tmp")
+    with open(temporary, "w", encoding="ascii") as out:
+        out.write(name + "\n")
+        out.flush()
+        os.fsync(out.fileno())
+    os.replace(temporary, path / _POINTER)
+    directory = os.open(path, os.O_RDONLY)
+    try:
+        os.fsync(directory)
+    finally:
+        os.close(directory)
+
+
+def _remove_other_generations(path: Path, keep: set[str]) -> None:
+    for folder in path.glob("gen-*"):
+        if folder.name not in keep and folder.is_dir():
+            log.info("removing old store generation %s", folder)
+            shutil.rmtree(folder, ignore_errors=True)
+
+
+def _apply(store: ox.Store, changes: ChangeSet) -> None:
+    """Replace and drop graphs in one transaction of ``store``.
+
+    When every graph is new (a first harvest), the change is one transactional N-Quads
+    ``load``: about 8x less memory and 3x faster than a SPARQL update of the same quads.
+    Otherwise it is one SPARQL update (deletes and inserts together).
+    """
+    with map_store_errors("cannot write to the store"):
+        if not changes.drop and not any(_has_graph(store, g) for g in changes.replace):
+            store.load(_nquads(changes), format=ox.RdfFormat.N_QUADS)
+        else:
+            store.update(";\n".join(_update_operations(changes)))
+    log.debug("applied %d graphs, %d dropped", len(changes.replace), len(changes.drop))
+
+
+def _has_graph(store: ox.Store, graph: str) -> bool:
+    node = ox.NamedNode(graph)
+    return any(True for _ in store.quads_for_pattern(None, None, None, node))
 
 
 def _graph_term(graph: str) -> ox.NamedNode | ox.DefaultGraph:

@@ -31,6 +31,8 @@ _MS_DATE = re.compile(r"^/Date\((-?\d+)([+-]\d{4})?\)/$")
 _ISO_DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 _LANG = re.compile(r"^[a-zA-Z]{2,3}(?:[-_][a-zA-Z0-9]{1,8})*$")
+# An absolute http(s) URL with nothing that needs encoding: taken as is (the common case).
+_PLAIN_URL = re.compile(r"^https?://[A-Za-z0-9\-._~:/?#\[\]@!$&'()*+,;=%]+$")
 _TRUE = {"1", "true", "yes", "y", "on", "virtual", "online"}
 _FALSE = {"0", "false", "no", "n", "off", ""}
 
@@ -177,6 +179,8 @@ def parse_iri(value: Any, *, schemes: tuple[str, ...] = ("http", "https")) -> st
     text = clean_text(value)
     if text is None:
         return None
+    if schemes == ("http", "https") and _PLAIN_URL.match(text) and text[:5].islower():
+        return text
     try:
         parts = urlsplit(text)
     except ValueError:

@@ -301,3 +301,13 @@ def test_remap_does_not_resurrect_deleted_records(hub: Hub, dataset: Dataset) ->
     hub.harvest(mock.handle)
     hub.runtime.harvester("informea-odata").remap(hub.source())
     assert hub.count("Decision") == len(dataset["Decisions"])
+
+
+@pytest.mark.parametrize("flavour", ["olingo", "brs", "jaydata"])
+def test_atom_only_provider_loads_the_same_records(
+    hub: Hub, dataset: Dataset, flavour: str
+) -> None:
+    report = hub.harvest(provider(dataset, flavour=flavour, atom=True).handle)
+    assert report.status is RunStatus.OK and report.failures == []
+    assert _loaded(report.counts) == sum(dataset.sizes().values())
+    assert hub.count("Decision") == len(dataset["Decisions"])

@@ -38,6 +38,7 @@ from urllib.parse import unquote, urlencode, urlsplit
 
 import httpx
 
+from .atom import render_atom
 from .dataset import COUNTRIES, ENTITY_SETS, ISO3, NAVIGATIONS, Dataset, Record
 
 __all__ = ["MALFORMATIONS", "Fault", "Flavour", "ODataProvider"]
@@ -230,6 +231,8 @@ class ODataProvider:
     :param malformed: entity set -> ids served deliberately broken. With a collection of ids,
         the kinds of :data:`MALFORMATIONS` are cycled in sorted-id order; with a mapping, each
         id names its kind.
+    :param atom: answer listings, entities and navigations in Atom/XML (the OData v2 default),
+        whatever ``$format`` or ``Accept`` asks for (see :mod:`harvester.demo.atom`).
     """
 
     def __init__(
@@ -248,6 +251,7 @@ class ODataProvider:
         strict_keys: bool = False,
         faults: Iterable[Fault] = (),
         malformed: Mapping[str, Collection[str] | Mapping[str, str]] | None = None,
+        atom: bool = False,
     ) -> None:
         if flavour not in FLAVOURS:
             raise ValueError(f"unknown flavour {flavour!r}; use one of {FLAVOURS}")
@@ -265,6 +269,7 @@ class ODataProvider:
         self.strict_keys = strict_keys
         self.faults: list[Fault] = list(faults)
         self.malformed = _malformations(malformed or {})
+        self.atom = atom
         self.requests = 0
         self.request_log: list[str] = []
         self._cache: dict[tuple[str, str, str], list[Record]] = {}
@@ -367,11 +372,11 @@ class ODataProvider:
             total = len(self.view(target.entity, query.filter))
             return httpx.Response(200, text=str(total), headers={"Content-Type": "text/plain"})
         if target.key is None:
-            return self._json(self._listing(target.entity, query))
+            return self._answer(target, self._listing(target.entity, query))
         record = self._lookup(target)
         if target.nav is not None:
-            return self._json(self._navigation(target.entity, record, target.nav))
-        return self._json({"d": self._render(target.entity, record, query.expand)})
+            return self._answer(target, self._navigation(target.entity, record, target.nav))
+        return self._answer(target, {"d": self._render(target.entity, record, query.expand)})
 
     def _lookup(self, target: _Target) -> Record:
         strict = self.strict_keys and self.flavour == "brs" and target.entity == "Decisions"
@@ -589,6 +594,16 @@ class ODataProvider:
             f"{sets}</EntityContainer></Schema></edmx:DataServices></edmx:Edmx>"
         )
         return httpx.Response(200, text=xml, headers={"Content-Type": "application/xml"})
+
+    def _answer(self, target: _Target, payload: Any) -> httpx.Response:
+        """The payload as verbose JSON, or as Atom when the provider speaks ``atom``."""
+        if not self.atom:
+            return self._json(payload)
+        path = target.entity if target.key is None else self.entity_url(target.entity, target.key)
+        path = f"{path}/{target.nav}" if target.nav else path
+        name = target.nav or target.entity
+        text, content_type = render_atom(payload, base_url=self.base_url, path=path, name=name)
+        return httpx.Response(200, text=text, headers={"Content-Type": content_type})
 
     def _json(self, payload: Any) -> httpx.Response:
         text = json.dumps(payload, ensure_ascii=False, separators=(",", ":"))

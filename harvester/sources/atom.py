@@ -145,14 +145,16 @@ def _entry(entry: ET.Element, base: str) -> dict[str, Any]:
 
 def _entry_metadata(entry: ET.Element, base: str) -> dict[str, str]:
     metadata: dict[str, str] = {}
-    edit = next((link for link in entry.iterfind(f"{_ATOM}link") if link.get("rel") == "edit"), None)
+    edit = next(
+        (link for link in entry.iterfind(f"{_ATOM}link") if link.get("rel") == "edit"), None
+    )
     href = edit.get("href") if edit is not None else None
     uri = href or (entry.findtext(f"{_ATOM}id") or "").strip()
     if uri:
         metadata["uri"] = urljoin(base, uri.strip())
     categories = entry.findall(f"{_ATOM}category")
     chosen = next((c for c in categories if c.get("scheme") == _SCHEME), None)
-    term = (chosen if chosen is not None else next(iter(categories), None))
+    term = chosen if chosen is not None else next(iter(categories), None)
     if term is not None and term.get("term"):
         metadata["type"] = str(term.get("term"))
     return metadata

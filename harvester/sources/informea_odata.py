@@ -18,10 +18,11 @@ from datetime import datetime
 from typing import Any
 
 from .. import values
-from ..exceptions import SourceError, SourceHTTPError
+from ..exceptions import SourceError, SourceFormatError, SourceHTTPError
 from ..http import Fetcher
 from ..settings import SourceConfig
-from .odata import entity_url, looks_like_guid, parse_page, rebase
+from .atom import looks_like_atom, parse_atom_page
+from .odata import Page, entity_url, looks_like_guid, parse_page, rebase
 
 __all__ = ["Listing", "ODataSource", "RawRecord"]
 
@@ -108,9 +109,8 @@ class ODataSource:
         root = self.config.url_for(entity)
         url, params = self._first_page(entity, root, navigations, since)
         signatures: set[str] = set()
-        body, params = self._fetch_first(url, params)
+        page, params = self._fetch_first(url, params)
         while True:
-            page = parse_page(body, url=url)
             listing.pages += 1
             listing.total = page.count if page.count is not None else listing.total
             signature = _signature(page.items)
@@ -124,7 +124,7 @@ class ODataSource:
             if next_step is None:
                 return
             url, params = next_step
-            body = self.fetcher.get_json(url, params)
+            page = self._get_page(url, params)
 
     def _first_page(
         self, entity: str, root: str, navigations: Sequence[str], since: datetime | None
@@ -138,7 +138,28 @@ class ODataSource:
             params["$filter"] = f"updated gt datetime'{since.strftime('%Y-%m-%dT%H:%M:%S')}'"
         return f"{root}/{entity}", params
 
-    def _fetch_first(self, url: str, params: dict[str, str]) -> tuple[Any, dict[str, str]]:
+    def _get_page(
+        self, url: str, params: Mapping[str, str] | None, *, ok_404: bool = False
+    ) -> Page:
+        """One listing or navigation response as a :class:`Page`, JSON or Atom alike (OData
+        v2 answers Atom when a provider ignores ``$format=json`` and the Accept header)."""
+        response = self.fetcher.get(url, params, ok_404=ok_404)
+        if response.status_code == 404:
+            return Page(items=[])
+        content_type = response.headers.get("content-type", "")
+        if looks_like_atom(content_type, response.content):
+            return parse_atom_page(response.content, url=str(response.url))
+        try:
+            body = json.loads(response.content)
+        except ValueError as exc:
+            excerpt = response.text[:120].replace("\n", " ")
+            raise SourceFormatError(
+                f"not JSON or Atom ({content_type or 'no content type'}): {excerpt!r}",
+                url=str(response.url),
+            ) from exc
+        return parse_page(body, url=str(response.url))
+
+    def _fetch_first(self, url: str, params: dict[str, str]) -> tuple[Page, dict[str, str]]:
         """The first page, dropping query options one by one if the provider rejects them."""
         variants = [params]
         for option in ("$inlinecount", "$orderby", "$filter", "$expand", "$top", "$format"):
@@ -149,7 +170,7 @@ class ODataSource:
                 variants.append(reduced)
         for attempt, variant in enumerate(variants):
             try:
-                return self.fetcher.get_json(url, variant), variant
+                return self._get_page(url, variant), variant
             except SourceHTTPError as exc:
                 if exc.status not in _OPTION_REJECTED or attempt == len(variants) - 1:
                     raise
@@ -192,15 +213,9 @@ class ODataSource:
         return record
 
     def _navigation(self, uri: str, root: str) -> dict[str, list[Any]]:
-        url = rebase(uri, root)
-        response = self.fetcher.get(url, {"$format": "json"}, ok_404=True)
-        if response.status_code == 404:
-            return {"results": []}
-        try:
-            body = response.json()
-        except ValueError as exc:
-            raise SourceError(f"navigation {url} is not JSON: {exc}", url=url) from exc
-        return {"results": parse_page(body, url=url).items}
+        """A navigation's items; a 404 means an empty (or vanished) navigation."""
+        page = self._get_page(rebase(uri, root), {"$format": "json"}, ok_404=True)
+        return {"results": page.items}
 
     # -- deletions ---------------------------------------------------------------------------
 
@@ -232,8 +247,14 @@ def _first_time(record: RawRecord, seen: set[str]) -> bool:
 
 
 def _signature(items: list[Any]) -> str:
-    encoded = json.dumps(items, sort_keys=True, default=str).encode()
-    return hashlib.sha256(encoded).hexdigest()
+    """What identifies a page: its records' ids in order (ids are unique in an entity set),
+    or the whole content for records without one."""
+    digest = hashlib.sha256()
+    for item in items:
+        record_id = values.lookup(item, "id") if isinstance(item, Mapping) else None
+        text = repr(record_id) if record_id is not None else json.dumps(item, default=str)
+        digest.update(text.encode() + b"\x00")
+    return digest.hexdigest()
 
 
 def _deferred_uri(value: Any) -> str | None:

@@ -1,0 +1,130 @@
+"""The store: atomic change sets, generations (stage, publish, discard), locking, errors."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pyoxigraph as ox
+import pytest
+
+from harvester.exceptions import QueryError, StoreLockedError
+from harvester.store import ChangeSet, MeaStore
+from harvester.writer import ChangeWriter
+
+G = "http://hub.test/graph/"
+
+
+def _quads(graph: str, n: int, value: str = "v") -> list[ox.Quad]:
+    g = ox.NamedNode(graph)
+    return [
+        ox.Quad(
+            ox.NamedNode(f"{graph}/s{i}"), ox.NamedNode("http://p.test/p"), ox.Literal(value), g
+        )
+        for i in range(n)
+    ]
+
+
+def _values(store: MeaStore) -> set[str]:
+    return {
+        row[0].value for row in store.query("SELECT DISTINCT ?o WHERE { ?s <http://p.test/p> ?o }")
+    }  # type: ignore[union-attr]
+
+
+def test_change_set_replaces_and_drops_in_one_apply() -> None:
+    store = MeaStore()
+    store.replace_graph(G + "a", _quads(G + "a", 3, "old"))
+    store.replace_graph(G + "b", _quads(G + "b", 2))
+    changes = ChangeSet()
+    changes.put_graph(G + "a", _quads(G + "a", 1, "new"))
+    changes.drop_graph(G + "b")
+    store.apply(changes)
+    assert _values(store) == {"new"} and len(store) == 1
+
+
+def test_hostile_literals_cannot_break_out_of_the_update() -> None:
+    store = MeaStore()
+    store.replace_graph(G + "x", _quads(G + "x", 1))
+    hostile = '"} } ; DROP ALL ; INSERT DATA { <a:a> <a:a> "'
+    store.replace_graph(G + "x", _quads(G + "x", 1, hostile))
+    assert _values(store) == {hostile}
+
+
+def test_update_in_a_query_is_refused() -> None:
+    with pytest.raises(QueryError):
+        MeaStore().query("DROP ALL")
+
+
+def test_a_second_process_is_told_the_store_is_locked(tmp_path: Path) -> None:
+    store = MeaStore(tmp_path / "db")
+    with pytest.raises(StoreLockedError, match="in use by another process"):
+        MeaStore(tmp_path / "db")
+    store.close()
+    MeaStore(tmp_path / "db").close()
+
+
+def test_published_generation_survives_a_reopen(tmp_path: Path) -> None:
+    store = MeaStore(tmp_path / "db")
+    store.replace_graph(G + "a", _quads(G + "a", 2, "gen1"))
+    staged = store.stage()
+    assert staged is not None
+    staged.apply(_change(G + "a", "gen2"))
+    assert _values(store) == {"gen1"}  # readers do not see the stage
+    store.publish(staged)
+    assert _values(store) == {"gen2"}
+    store.close()
+    reopened = MeaStore(tmp_path / "db")
+    assert _values(reopened) == {"gen2"}
+    assert sorted(p.name for p in (tmp_path / "db").glob("gen-*")) == [reopened.generation]
+
+
+def _change(graph: str, value: str) -> ChangeSet:
+    changes = ChangeSet()
+    changes.put_graph(graph, _quads(graph, 2, value))
+    return changes
+
+
+def test_discarded_or_orphaned_stages_leave_the_live_data(tmp_path: Path) -> None:
+    store = MeaStore(tmp_path / "db")
+    store.replace_graph(G + "a", _quads(G + "a", 1, "live"))
+    discarded = store.stage()
+    assert discarded is not None
+    store.discard(discarded)
+    orphan = store.stage()  # a crash before publish leaves this behind
+    assert orphan is not None
+    orphan.apply(_change(G + "a", "half-done"))
+    store.close()
+    reopened = MeaStore(tmp_path / "db")
+    assert _values(reopened) == {"live"}
+    assert len(list((tmp_path / "db").glob("gen-*"))) == 1
+
+
+def test_writer_stages_large_runs_and_publishes_all_at_once(tmp_path: Path) -> None:
+    store = MeaStore(tmp_path / "db")
+    writer = ChangeWriter(store, batch_quads=10)
+    for i in range(8):
+        writer.put_graph(G + str(i), _quads(G + str(i), 3))
+    assert writer.staged is not None
+    assert len(store) == 0  # nothing visible before the commit
+    writer.commit()
+    assert len(store) == 24
+
+
+def test_writer_abort_after_staging_leaves_the_store_as_it_was(tmp_path: Path) -> None:
+    store = MeaStore(tmp_path / "db")
+    store.replace_graph(G + "0", _quads(G + "0", 3, "before"))
+    writer = ChangeWriter(store, batch_quads=5)
+    for i in range(6):
+        writer.put_graph(G + str(i), _quads(G + str(i), 3, "after"))
+    writer.abort()
+    assert _values(store) == {"before"} and len(store) == 3
+    assert len(list((tmp_path / "db").glob("gen-*"))) == 1
+
+
+def test_writer_on_an_in_memory_store_uses_one_transaction() -> None:
+    store = MeaStore()
+    writer = ChangeWriter(store, batch_quads=2)
+    for i in range(4):
+        writer.put_graph(G + str(i), _quads(G + str(i), 2))
+    assert len(store) == 0
+    writer.commit()
+    assert len(store) == 8
