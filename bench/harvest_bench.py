@@ -1,10 +1,10 @@
 """``make bench``: harvest throughput of MEA Hub over a local InforMEA-style mock, measured
 against pyoxigraph's own ``bulk_load`` of the very same quads, in the same run.
 
-Each measurement runs in a fresh subprocess so peak RSS (``ru_maxrss``) belongs to it alone.
-The mock is served in-process through ``httpx.MockTransport`` (no sockets): what is timed is the
-harvester (listing, paging, mapping, shape checks, hashing, raw archive, one transactional commit)
-plus the mock's JSON encoding, which a real provider would pay instead.
+Each measurement runs in a fresh subprocess so peak RSS (``ru_maxrss``) belongs to it alone. The
+mock provider (``bench.mock_server``, generated Olingo-style data) runs in a process of its own
+on a loopback port, so the harvester is measured end to end over real HTTP: listing, paging,
+mapping, shape checks, hashing, raw archive, and the atomic commit (a staged generation).
 
     python -m bench.harvest_bench [--decisions 20000] [--small 5000]
 """
@@ -18,6 +18,8 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -26,22 +28,44 @@ TREATIES = ("cbd", "cms", "ramsar", "cites", "whc", "itpgrfa", "stockholm")
 
 
 def measure_harvest(decisions: int, workdir: Path) -> dict[str, Any]:
-    """Harvest ``decisions`` decisions (plus their meetings) into an on-disk store."""
+    """Harvest ``decisions`` decisions (plus their meetings) from a mock provider process."""
+    with mock_provider(decisions) as url:
+        return _harvest(url, decisions, workdir)
+
+
+@contextmanager
+def mock_provider(decisions: int) -> Iterator[str]:
+    from harvester.demo_run import free_port
+
+    port = free_port()
+    command = [sys.executable, "-m", "bench.mock_server", "--decisions", str(decisions)]
+    process = subprocess.Popen([*command, "--port", str(port)])
+    url = f"http://127.0.0.1:{port}/bench/informea.svc"
+    try:
+        _wait_until_up(url + "/$metadata")
+        yield url
+    finally:
+        process.terminate()
+        process.wait(timeout=30)
+
+
+def _wait_until_up(url: str) -> None:
     import httpx
 
-    from harvester.demo import ODataProvider, generate_dataset
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline:
+        try:
+            httpx.get(url, timeout=2)
+            return
+        except httpx.TransportError:
+            time.sleep(0.2)
+    raise RuntimeError(f"mock provider at {url} did not start")
+
+
+def _harvest(url: str, decisions: int, workdir: Path) -> dict[str, Any]:
     from harvester.runtime import Runtime
     from harvester.settings import settings_from_mapping
 
-    dataset = generate_dataset(
-        treaties=TREATIES,
-        decisions=decisions,
-        meetings=max(10, decisions // 50),
-        contacts=0,
-        reports=0,
-        plans=0,
-    )
-    provider = ODataProvider(dataset, base_url="http://bench.test/informea.svc", flavour="olingo")
     settings = settings_from_mapping(
         {
             "store": {"path": str(workdir / "store")},
@@ -49,7 +73,7 @@ def measure_harvest(decisions: int, workdir: Path) -> dict[str, Any]:
                 {
                     "name": "bench",
                     "kind": "informea-odata",
-                    "url": provider.base_url,
+                    "url": url,
                     "entities": ["Meetings", "Decisions"],
                     "rate": 0,
                     "page_size": 500,
@@ -60,9 +84,7 @@ def measure_harvest(decisions: int, workdir: Path) -> dict[str, Any]:
     with Runtime.open(settings) as runtime:
         before = len(runtime.store)
         start = time.perf_counter()
-        report = runtime.harvest(
-            settings.sources[0], transport=httpx.MockTransport(provider.handle)
-        )
+        report = runtime.harvest(settings.sources[0])
         seconds = time.perf_counter() - start
         quads = len(runtime.store) - before
         dump = workdir / "harvested.nq"

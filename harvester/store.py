@@ -9,8 +9,8 @@ On disk the store keeps *generations*: ``<path>/GENERATION`` names the live Rock
 (``<path>/gen-000001``...). A large run does not hold all its changes in one in-memory
 transaction: it stages (:meth:`~MeaStore.stage`) a copy of the live generation (a hard-link
 checkpoint, milliseconds), writes to it in bounded batches, and publishes it
-(:meth:`~MeaStore.publish`) by swapping the pointer atomically. A crash before that leaves the previous generation live; the
-orphaned stage is removed at the next open.
+(:meth:`~MeaStore.publish`) by swapping the pointer atomically. A crash before that leaves the
+previous generation live; the orphaned stage is removed at the next open.
 """
 
 from __future__ import annotations
@@ -243,9 +243,12 @@ class StagedStore:
         self.store = store
 
     def apply(self, changes: ChangeSet) -> None:
-        """One bounded transaction on the staged copy."""
+        """One bounded transaction on the staged copy, flushed to disk at once so RocksDB's
+        write buffers (one per index, tens of MB each) do not grow with the run."""
         if changes:
             _apply(self.store, changes)
+            with map_store_errors("cannot flush the staged generation"):
+                self.store.flush()
 
 
 _POINTER = "GENERATION"
