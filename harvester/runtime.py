@@ -49,7 +49,10 @@ class Runtime:
         store = MeaStore(store_path)
         if load_reference(store):
             log.info("loaded the ontology and target schemes into the store")
-        return cls(settings, store, HarvestState(state_dir), RawArchive(state_dir))
+        state = HarvestState(state_dir)
+        if state.bind(store.store_id):
+            log.warning("the store was made anew: its harvest state was reset")
+        return cls(settings, store, state, RawArchive(state_dir))
 
     def __enter__(self) -> Runtime:
         return self

@@ -94,7 +94,7 @@ class ServerSettings:
 
 @dataclass(frozen=True, kw_only=True)
 class HarvestSettings:
-    user_agent: str = "MEA-Hub/0.1 (+https://github.com/meahub; harvester)"
+    user_agent: str = "MEA-Hub/0.1 (+https://w3id.org/mea; InforMEA-style harvester)"
     max_delete_share: float = 0.2
 
 

@@ -35,6 +35,7 @@ CREATE TABLE IF NOT EXISTS runs (
     status TEXT NOT NULL, report TEXT NOT NULL
 );
 CREATE INDEX IF NOT EXISTS runs_by_source ON runs (source, started);
+CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
 """
 
 
@@ -82,6 +83,21 @@ class HarvestState:
             except BaseException:
                 self._db.execute("ROLLBACK")
                 raise
+
+    def bind(self, store_id: str) -> bool:
+        """Tie the state to one store; when it described another (the store was deleted and
+        made anew), forget the records and watermarks, so the next run loads everything.
+
+        :returns: True when the state was reset.
+        """
+        row = self._db.execute("SELECT value FROM meta WHERE key = 'store_id'").fetchone()
+        with self._tx() as db:
+            reset = row is not None and row[0] != store_id
+            if reset:
+                db.execute("DELETE FROM records")
+                db.execute("DELETE FROM watermarks")
+            db.execute("INSERT OR REPLACE INTO meta VALUES ('store_id', ?)", (store_id,))
+        return reset
 
     def known(self, source: str) -> dict[tuple[str, str], KnownRecord]:
         """Every record the store holds for ``source``, keyed by (entity, id)."""

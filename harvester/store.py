@@ -20,6 +20,7 @@ import fcntl
 import logging
 import os
 import shutil
+import uuid
 import weakref
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
@@ -99,10 +100,12 @@ class MeaStore:
             if path is None:
                 self._store = ox.Store()
                 self.generation = ""
+                self.store_id = uuid.uuid4().hex
             else:
                 self._lock_file = _lock(path)
                 weakref.finalize(self, self._lock_file.close)
                 self.generation = _live_generation(path)
+                self.store_id = _store_id(path)
                 self._store = ox.Store(str(path / self.generation))
                 _remove_other_generations(path, keep={self.generation})
 
@@ -273,6 +276,15 @@ def _live_generation(path: Path) -> str:
     name = "gen-000001"
     _write_pointer(path, name)
     return name
+
+
+def _store_id(path: Path) -> str:
+    """A random id made when the store is created: state kept elsewhere can tell whether it
+    still describes this store (or one deleted and made anew)."""
+    marker = path / "STORE_ID"
+    if not marker.exists():
+        marker.write_text(uuid.uuid4().hex + "\n", encoding="ascii")
+    return marker.read_text(encoding="ascii").strip()
 
 
 def _next_generation(path: Path) -> str:

@@ -253,13 +253,16 @@ def test_incremental_mode_probes_unseen_records_for_deletion(hub: Hub, dataset: 
     assert hub.count("Decision") == len(dataset["Decisions"])
 
 
-def test_every_harvested_record_conforms_to_the_shapes(hub: Hub, dataset: Dataset) -> None:
+@pytest.mark.parametrize("flavour", ["olingo", "brs", "jaydata"])
+def test_every_harvested_record_conforms_to_the_shapes(
+    hub: Hub, dataset: Dataset, flavour: str
+) -> None:
     import pyshacl
     import rdflib
 
     from harvester.paths import ONTOLOGY_DIR
 
-    hub.harvest(provider(dataset, flavour="brs").handle)
+    hub.harvest(provider(dataset, flavour=flavour).handle)
     data = rdflib.Dataset()
     dump = __import__("io").BytesIO()
     hub.runtime.store.dump(dump, __import__("pyoxigraph").RdfFormat.N_QUADS)
@@ -311,3 +314,20 @@ def test_atom_only_provider_loads_the_same_records(
     assert report.status is RunStatus.OK and report.failures == []
     assert _loaded(report.counts) == sum(dataset.sizes().values())
     assert hub.count("Decision") == len(dataset["Decisions"])
+
+
+def test_a_store_made_anew_is_loaded_again(tmp_path: Path, dataset: Dataset) -> None:
+    from harvester.runtime import Runtime
+    from harvester.settings import settings_from_mapping
+
+    settings = settings_from_mapping(
+        {"store": {"path": str(tmp_path / "store"), "state_dir": str(tmp_path / "state")}}
+    )
+    with Runtime.open(settings) as runtime:
+        Hub(runtime).harvest(provider(dataset).handle)
+    shutil.rmtree(tmp_path / "store")
+    with Runtime.open(settings) as runtime:
+        local = Hub(runtime)
+        report = local.harvest(provider(dataset).handle)
+        assert report.counts["added"] == sum(dataset.sizes().values())
+        assert local.count("Decision") == len(dataset["Decisions"])
