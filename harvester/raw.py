@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import sqlite3
 import threading
 import zlib
 from collections.abc import Iterator
@@ -14,7 +13,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from .exceptions import StoreError
+from .sqlite import open_database
 
 __all__ = ["RawArchive", "StoredPayload", "payload_hash"]
 
@@ -57,17 +56,7 @@ class RawArchive:
     """``<state_dir>/raw.sqlite``: the newest payload of every record, zlib-compressed."""
 
     def __init__(self, directory: Path | None) -> None:
-        target = ":memory:"
-        if directory is not None:
-            directory.mkdir(parents=True, exist_ok=True)
-            target = str(directory / "raw.sqlite")
-        try:
-            self._db = sqlite3.connect(target, check_same_thread=False, isolation_level=None)
-            self._db.execute("PRAGMA journal_mode=WAL")
-            self._db.execute("PRAGMA synchronous=NORMAL")
-            self._db.executescript(_SCHEMA)
-        except sqlite3.Error as exc:
-            raise StoreError(f"cannot open raw archive {target}: {exc}") from exc
+        self._db = open_database(directory, "raw.sqlite", _SCHEMA)
         self._lock = threading.Lock()
         self._pending: list[tuple[Any, ...]] = []
 

@@ -16,7 +16,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from .exceptions import StoreError
+from .sqlite import open_database
 
 __all__ = ["HarvestState", "KnownRecord", "RunRow"]
 
@@ -61,16 +61,7 @@ class HarvestState:
     """The state database (``<state_dir>/state.sqlite``, or in memory for ``None``)."""
 
     def __init__(self, directory: Path | None) -> None:
-        target = ":memory:"
-        if directory is not None:
-            directory.mkdir(parents=True, exist_ok=True)
-            target = str(directory / "state.sqlite")
-        try:
-            self._db = sqlite3.connect(target, check_same_thread=False, isolation_level=None)
-            self._db.execute("PRAGMA journal_mode=WAL")
-            self._db.executescript(_SCHEMA)
-        except sqlite3.Error as exc:
-            raise StoreError(f"cannot open harvest state {target}: {exc}") from exc
+        self._db = open_database(directory, "state.sqlite", _SCHEMA)
         self._lock = threading.Lock()
 
     @contextmanager

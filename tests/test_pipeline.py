@@ -16,16 +16,6 @@ from harvester.paths import MAPPINGS_DIR
 
 from .conftest import Hub, provider
 
-WELL_FORMED = {
-    "Treaties",
-    "Meetings",
-    "Decisions",
-    "Contacts",
-    "CountryReports",
-    "NationalPlans",
-    "Sites",
-}
-
 
 def _loaded(report_counts: dict[str, int]) -> int:
     return report_counts["added"] + report_counts["updated"] + report_counts["unchanged"]

@@ -16,7 +16,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
-from .dataset import Dataset, demo_dataset
+from .dataset import ENTITY_SETS, Dataset, demo_dataset
 from .provider import Flavour, ODataProvider
 
 __all__ = ["create_demo_app", "demo_providers", "demo_sources"]
@@ -35,15 +35,7 @@ _DEMO: tuple[tuple[str, Flavour, tuple[str, ...], tuple[str, ...]], ...] = (
         "cms",
         "olingo",
         ("cms", "aewa", "ramsar", "whc", "cites", "itpgrfa"),
-        (
-            "Treaties",
-            "Meetings",
-            "Decisions",
-            "Contacts",
-            "CountryReports",
-            "NationalPlans",
-            "Sites",
-        ),
+        ENTITY_SETS,
     ),  # fmt: skip
     (
         "cbd",

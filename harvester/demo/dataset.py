@@ -30,17 +30,11 @@ __all__ = [
     "generate_dataset",
 ]
 
+from ..settings import ODATA_ENTITIES
+
 Record = dict[str, Any]
 
-ENTITY_SETS = (
-    "Treaties",
-    "Meetings",
-    "Decisions",
-    "Contacts",
-    "CountryReports",
-    "NationalPlans",
-    "Sites",
-)
+ENTITY_SETS = ODATA_ENTITIES
 
 #: Navigation properties of each entity set (everything else is a scalar property).
 NAVIGATIONS: dict[str, tuple[str, ...]] = {
