@@ -6,10 +6,12 @@ source either before or after a run, never half-way. Queries see the union of al
 default graph.
 
 On disk the store keeps *generations*: ``<path>/GENERATION`` names the live RocksDB folder
-(``<path>/gen-000001``...). A large run does not hold all its changes in one in-memory
-transaction: it stages (:meth:`~MeaStore.stage`) a copy of the live generation (a hard-link
-checkpoint, milliseconds), writes to it in bounded batches, and publishes it
-(:meth:`~MeaStore.publish`) by swapping the pointer atomically. A crash before that leaves the
+(``<path>/gen-000001``...). Every write stages (:meth:`~MeaStore.stage`) a copy of the live
+generation (a hard-link checkpoint, milliseconds), writes to it (in bounded batches for a large
+run, so memory stays flat), and publishes it (:meth:`~MeaStore.publish`) by swapping the pointer
+atomically. So a published generation is never written again: other processes may open it
+read-only (``pyoxigraph.Store.read_only``) and reopen when ``GENERATION`` changes; superseded
+generations are kept ``GENERATION_GRACE_SECONDS`` for them. A crash before a publish leaves the
 previous generation live; the orphaned stage is removed at the next open.
 """
 
@@ -20,6 +22,7 @@ import fcntl
 import logging
 import os
 import shutil
+import time
 import uuid
 import weakref
 from collections.abc import Iterable, Iterator, Sequence
@@ -159,9 +162,19 @@ class MeaStore:
 
         :raises StoreError: when the write fails; then nothing of ``changes`` is visible.
         """
-        if changes:
+        if not changes:
+            return
+        staged = self.stage()
+        if staged is None:
             _apply(self._store, changes)
             self.version += 1
+            return
+        try:
+            staged.apply(changes)
+        except BaseException:
+            self.discard(staged)
+            raise
+        self.publish(staged)
 
     def replace_graph(self, graph: str, quads: Iterable[ox.Quad]) -> None:
         """Replace one graph atomically."""
@@ -228,6 +241,7 @@ class MeaStore:
             previous = self.generation
             self._store, self.generation = staged.store, staged.name
             del staged.store  # the live store owns it now
+            (self.path / previous / _SUPERSEDED).touch()
             _remove_other_generations(self.path, keep={staged.name, previous})
         self.version += 1
 
@@ -255,6 +269,9 @@ class StagedStore:
 
 
 _POINTER = "GENERATION"
+_SUPERSEDED = "SUPERSEDED"
+#: How long a superseded generation is kept for readers in other processes that still use it.
+GENERATION_GRACE_SECONDS = 300.0
 
 
 def _lock(path: Path) -> IO[bytes]:
@@ -308,10 +325,17 @@ def _write_pointer(path: Path, name: str) -> None:
 
 
 def _remove_other_generations(path: Path, keep: set[str]) -> None:
+    """Remove orphaned stages, and superseded generations once no reader can still be on them
+    (readers in other processes reopen when ``GENERATION`` changes)."""
+    now = time.time()
     for folder in path.glob("gen-*"):
-        if folder.name not in keep and folder.is_dir():
-            log.info("removing old store generation %s", folder)
-            shutil.rmtree(folder, ignore_errors=True)
+        if folder.name in keep or not folder.is_dir():
+            continue
+        marker = folder / _SUPERSEDED
+        if marker.exists() and now - marker.stat().st_mtime < GENERATION_GRACE_SECONDS:
+            continue
+        log.info("removing store generation %s", folder)
+        shutil.rmtree(folder, ignore_errors=True)
 
 
 def _apply(store: ox.Store, changes: ChangeSet) -> None:

@@ -74,7 +74,40 @@ def test_published_generation_survives_a_reopen(tmp_path: Path) -> None:
     store.close()
     reopened = MeaStore(tmp_path / "db")
     assert _values(reopened) == {"gen2"}
-    assert sorted(p.name for p in (tmp_path / "db").glob("gen-*")) == [reopened.generation]
+    assert _orphans(tmp_path / "db", reopened) == []
+
+
+def _orphans(path: Path, store: MeaStore) -> list[str]:
+    """Generations that are neither live nor superseded (kept a while for other readers)."""
+    return [
+        p.name
+        for p in path.glob("gen-*")
+        if p.name != store.generation and not (p / "SUPERSEDED").exists()
+    ]
+
+
+def test_superseded_generations_go_after_the_grace_period(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    store = MeaStore(tmp_path / "db")
+    for value in ("a", "b", "c"):
+        store.apply(_change(G + "x", value))
+    assert len(list((tmp_path / "db").glob("gen-*"))) >= 3  # kept for readers elsewhere
+    store.close()
+    monkeypatch.setattr("harvester.store.GENERATION_GRACE_SECONDS", 0.0)
+    reopened = MeaStore(tmp_path / "db")
+    assert [p.name for p in (tmp_path / "db").glob("gen-*")] == [reopened.generation]
+    assert _values(reopened) == {"c"}
+
+
+def test_published_generations_are_never_written_again(tmp_path: Path) -> None:
+    store = MeaStore(tmp_path / "db")
+    store.apply(_change(G + "x", "one"))
+    first = store.generation
+    reader = ox.Store.read_only(str(tmp_path / "db" / first))
+    store.apply(_change(G + "x", "two"))
+    assert store.generation != first
+    assert {q.object.value for q in reader.quads_for_pattern(None, None, None, None)} == {"one"}
 
 
 def _change(graph: str, value: str) -> ChangeSet:
@@ -95,7 +128,7 @@ def test_discarded_or_orphaned_stages_leave_the_live_data(tmp_path: Path) -> Non
     store.close()
     reopened = MeaStore(tmp_path / "db")
     assert _values(reopened) == {"live"}
-    assert len(list((tmp_path / "db").glob("gen-*"))) == 1
+    assert _orphans(tmp_path / "db", reopened) == []
 
 
 def test_writer_stages_large_runs_and_publishes_all_at_once(tmp_path: Path) -> None:
@@ -117,7 +150,7 @@ def test_writer_abort_after_staging_leaves_the_store_as_it_was(tmp_path: Path) -
         writer.put_graph(G + str(i), _quads(G + str(i), 3, "after"))
     writer.abort()
     assert _values(store) == {"before"} and len(store) == 3
-    assert len(list((tmp_path / "db").glob("gen-*"))) == 1
+    assert _orphans(tmp_path / "db", store) == []
 
 
 def test_writer_on_an_in_memory_store_uses_one_transaction() -> None:
