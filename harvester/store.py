@@ -109,7 +109,7 @@ class MeaStore:
                 weakref.finalize(self, self._lock_file.close)
                 self.generation = _live_generation(path)
                 self.store_id = _store_id(path)
-                self._store = ox.Store(str(path / self.generation))
+                self._store = ox.Store.read_only(str(path / self.generation))
                 _remove_other_generations(path, keep={self.generation})
 
     # -- reading -----------------------------------------------------------------------------
@@ -182,23 +182,8 @@ class MeaStore:
         changes.put_graph(graph, quads)
         self.apply(changes)
 
-    def bulk_load(self, quads: Iterable[ox.Quad]) -> None:
-        """Fast, non-transactional load for full rebuilds of an empty store."""
-        with map_store_errors("bulk load failed"):
-            self._store.bulk_extend(quads)
-        self.version += 1
-
-    def optimize(self) -> None:
-        with map_store_errors("optimize failed"):
-            self._store.optimize()
-
-    def flush(self) -> None:
-        with map_store_errors("flush failed"):
-            self._store.flush()
-
     def close(self) -> None:
         """Release the store (and its lock); the object must not be used afterwards."""
-        self.flush()
         del self._store
         if self._lock_file is not None:
             self._lock_file.close()
@@ -227,20 +212,19 @@ class MeaStore:
             return None
         name = _next_generation(self.path)
         with map_store_errors("cannot stage a new generation"):
-            self._store.flush()
             self._store.backup(str(self.path / name))
             return StagedStore(name, ox.Store(str(self.path / name)))
 
-    def publish(self, staged: StagedStore) -> None:
-        """Make a staged generation the live one, atomically; the one it replaces is removed
-        at the next publish (queries still reading it finish undisturbed)."""
+    def publish(self, staged: StagedStore, *, optimize: bool = False) -> None:
+        """Make a staged generation the live one, atomically. The live generation is open
+        read-only, in this process as in any other, so nothing ever writes to it again."""
         assert self.path is not None
         with map_store_errors("cannot publish the new generation"):
-            staged.store.flush()
+            staged.close(optimize=optimize)  # no writer will ever touch it again
+            live = ox.Store.read_only(str(self.path / staged.name))
             _write_pointer(self.path, staged.name)
             previous = self.generation
-            self._store, self.generation = staged.store, staged.name
-            del staged.store  # the live store owns it now
+            self._store, self.generation = live, staged.name
             (self.path / previous / _SUPERSEDED).touch()
             _remove_other_generations(self.path, keep={staged.name, previous})
         self.version += 1
@@ -248,7 +232,7 @@ class MeaStore:
     def discard(self, staged: StagedStore) -> None:
         """Throw a staged generation away (the run failed)."""
         assert self.path is not None
-        del staged.store
+        staged.close()
         shutil.rmtree(self.path / staged.name, ignore_errors=True)
 
 
@@ -266,6 +250,15 @@ class StagedStore:
             _apply(self.store, changes)
             with map_store_errors("cannot flush the staged generation"):
                 self.store.flush()
+
+    def close(self, *, optimize: bool = False) -> None:
+        """Flush (and, after a large change, compact: queries ran 2-4x slower before) and
+        close the writable handle; RocksDB finishes its background work on close."""
+        with map_store_errors("cannot close the staged generation"):
+            self.store.flush()
+            if optimize:
+                self.store.optimize()
+        del self.store
 
 
 _POINTER = "GENERATION"
@@ -291,6 +284,9 @@ def _live_generation(path: Path) -> str:
     if pointer.exists():
         return pointer.read_text(encoding="ascii").strip()
     name = "gen-000001"
+    empty = ox.Store(str(path / name))
+    empty.flush()
+    del empty
     _write_pointer(path, name)
     return name
 

@@ -62,7 +62,7 @@ class ChangeWriter:
             self.store.apply(self.pending)
         else:
             self.staged.apply(self.pending)
-            self.store.publish(self.staged)
+            self.store.publish(self.staged, optimize=True)
             self.staged = None
         self.pending = ChangeSet()
 
