@@ -95,6 +95,10 @@ TREATY_ALIASES = {
     "world-heritage": "whc",
     "cartagena-protocol": "cartagena",
     "nagoya-protocol": "nagoya",
+    # UN treaty collection chapter codes, as the CBD's own APIs name its treaties
+    "xxvii8": "cbd",
+    "xxvii8a": "cartagena",
+    "xxvii8b": "nagoya",
 }
 
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 import hashlib
 import logging
 import mimetypes
+import re
 import tomllib
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -20,9 +21,11 @@ from urllib.parse import quote
 
 import pyoxigraph as ox
 
-from . import values
+from . import targets, values
 from .countries import country_code, country_iri, treaty_iri
 from .exceptions import ConfigError, MappingError
+from .prepare import PREPARERS
+from .settings import ODATA_ENTITIES
 from .vocab import MEA, PROV, RDF, XSD, expand
 
 __all__ = [
@@ -40,6 +43,7 @@ _RDF_TYPE = ox.NamedNode(RDF + "type")
 _DERIVED = ox.NamedNode(PROV + "wasDerivedFrom")
 _GENERATED = ox.NamedNode(PROV + "wasGeneratedBy")
 _HARVEST_SOURCE = ox.NamedNode(MEA + "harvestSource")
+_TARGET_LINK = ox.NamedNode(MEA + "targetLink")
 _XSD_STRING = ox.NamedNode(XSD + "string")
 _XSD_DATE = ox.NamedNode(XSD + "date")
 _XSD_DATETIME = ox.NamedNode(XSD + "dateTime")
@@ -59,6 +63,9 @@ FIELD_TYPES = frozenset(
         "template",
         "nested",
         "mimetype",
+        "text",
+        "aichi",
+        "gbf",
     }
 )
 
@@ -66,6 +73,18 @@ FIELD_TYPES = frozenset(
 def encode_segment(value: str) -> str:
     """A source id as one safe IRI path segment (stable: same id, same segment)."""
     return quote(value.strip(), safe="-._~")
+
+
+def slug(value: str) -> str:
+    """A readable IRI segment: lower case, runs of other characters as ``-``
+    (``"CBD/COP/15/04"`` -> ``"cbd-cop-15-04"``)."""
+    return re.sub(r"[^a-z0-9._~]+", "-", value.strip().lower()).strip("-") or "-"
+
+
+def _preparer_name(name: Any, where: str) -> str | None:
+    if name is not None and name not in PREPARERS:
+        raise ConfigError(f"{where}: unknown prepare {name!r} (known: {', '.join(PREPARERS)})")
+    return None if name is None else str(name)
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -149,6 +168,8 @@ class RecordMapping:
     fields: tuple[FieldSpec, ...]
     navigations: tuple[str, ...] = ()
     has_updated: bool = True
+    prepare: str | None = None
+    provenance: bool = False
     digest: str = ""
     path: Path | None = None
 
@@ -185,6 +206,8 @@ class RecordMapping:
                 fields=fields,
                 navigations=tuple(table.get("navigations", ())),
                 has_updated=bool(table.get("has_updated", True)),
+                prepare=_preparer_name(table.get("prepare"), where),
+                provenance=bool(table.get("provenance", False)),
             )
         except KeyError as exc:
             raise ConfigError(f"{where}: missing key {exc}") from exc
@@ -213,6 +236,7 @@ class RecordMapping:
             base=ctx.base_iri,
             source=encode_segment(ctx.source),
             id=encode_segment(record_id),
+            id_slug=slug(record_id),
             treaty=treaty_iri(record_id),
         )
 
@@ -222,10 +246,12 @@ class RecordMapping:
         :param url: the URL the record was harvested from (``prov:wasDerivedFrom``).
         :raises MappingError: when a required value is missing or unreadable.
         """
+        if self.prepare:
+            record = PREPARERS[self.prepare](record)
         record_id = self.record_id(record)
         graph = ox.NamedNode(self.graph_iri(ctx, record_id))
         subject = ox.NamedNode(self.resource_iri(ctx, record_id))
-        writer = _Writer(graph, ctx, record_id)
+        writer = _Writer(graph, ctx, record_id, url)
         writer.add(subject, _RDF_TYPE, self.cls)
         self._write_fields(record, subject, writer)
         _write_provenance(writer, subject, url, ctx)
@@ -252,10 +278,11 @@ class RecordMapping:
 class _Writer:
     """Collects the quads of one record graph, and the warnings met on the way."""
 
-    def __init__(self, graph: ox.NamedNode, ctx: MappingContext, record_id: str) -> None:
+    def __init__(self, graph: ox.NamedNode, ctx: MappingContext, record_id: str, url: str) -> None:
         self.graph = graph
         self.ctx = ctx
         self.record_id = record_id
+        self.derived = values.parse_iri(url)
         self.quads: list[ox.Quad] = []
         self.warnings: list[str] = []
 
@@ -264,9 +291,8 @@ class _Writer:
 
 
 def _write_provenance(w: _Writer, subject: ox.NamedNode, url: str, ctx: MappingContext) -> None:
-    derived = values.parse_iri(url)
-    if derived:
-        w.add(subject, _DERIVED, ox.NamedNode(derived))
+    if w.derived:
+        w.add(subject, _DERIVED, ox.NamedNode(w.derived))
     w.add(subject, _HARVEST_SOURCE, ox.NamedNode(ctx.source_iri))
     if ctx.run_iri:
         w.add(subject, _GENERATED, ox.NamedNode(ctx.run_iri))
@@ -292,9 +318,13 @@ def _write_field(
     value = spec.raw_value(record)
     if spec.type == "nested":
         return _write_nested(spec, value, subject, w)
-    if spec.type == "langstring":
+    if spec.type in ("langstring", "text"):
         pairs = values.parse_langstrings(value, spec.lang)
+        if spec.type == "text":
+            pairs = [(plain, lang) for t, lang in pairs if (plain := values.html_to_text(t))]
         return _write_terms(spec, subject, w, [ox.Literal(t, language=lang) for t, lang in pairs])
+    if spec.type in ("aichi", "gbf"):
+        return _write_targets(spec, value, subject, w)
     convert = _CONVERTERS[spec.type]
     terms = [convert(spec, item, w.ctx) for item in _items(spec, value)]
     return _write_terms(spec, subject, w, terms)
@@ -314,18 +344,45 @@ def _write_terms(
     return len(seen)
 
 
+def _write_targets(spec: FieldSpec, value: Any, subject: ox.NamedNode, w: _Writer) -> int:
+    """Target tags given by the source: the shortcut property and a qualified mea:TargetLink
+    (method ``"source"``, score 1). Values that name no target are left out silently (keyword
+    lists mix target names with other terms)."""
+    count = 0
+    for item in _items(spec, value):
+        number = targets.target_number(item, spec.type)
+        if number is None:
+            continue
+        concept = ox.NamedNode(targets.target_iri(spec.type, number))
+        w.add(subject, spec.prop, concept)
+        link = ox.NamedNode(f"{subject.value}/link/{spec.type}-{number}")
+        for p, o in targets.link_triples(concept, "source", 1.0, (), w.ctx.run_iri):
+            w.add(link, p, o)
+        w.add(subject, _TARGET_LINK, link)
+        count += 1
+    return count
+
+
 def _write_nested(spec: FieldSpec, value: Any, subject: ox.NamedNode, w: _Writer) -> int:
     assert spec.nested is not None
     count = 0
     for index, item in enumerate(values.as_list(value), start=1):
         if not isinstance(item, Mapping):
             continue
-        node = ox.NamedNode(spec.nested.iri.format(record=subject.value, index=index))
+        node = ox.NamedNode(_nested_iri(spec.nested.iri, subject, index, item))
         w.add(subject, spec.prop, node)
         w.add(node, _RDF_TYPE, spec.nested.cls)
+        if spec.nested.provenance and w.derived:
+            w.add(node, _DERIVED, ox.NamedNode(w.derived))
         spec.nested._write_fields(item, node, w)
         count += 1
     return count
+
+
+def _nested_iri(template: str, subject: ox.NamedNode, index: int, item: Mapping[str, Any]) -> str:
+    """``{record}`` and ``{index}``, plus any scalar field of the item (encoded)."""
+    fields = {str(k): encode_segment(str(v)) for k, v in item.items() if isinstance(v, str | int)}
+    return template.format_map({**fields, "record": subject.value, "index": index})
 
 
 def _template_literal(spec: FieldSpec, record: Mapping[str, Any]) -> ox.Literal | None:
@@ -478,6 +535,12 @@ class MappingRegistry:
 
     def get(self, entity: str) -> RecordMapping | None:
         return self.mappings.get(entity)
+
+    def entity_sets(self) -> tuple[str, ...]:
+        """The entity sets this kind maps, in harvest order (treaties and meetings before the
+        decisions that point at them)."""
+        order = {name: i for i, name in enumerate(ODATA_ENTITIES)}
+        return tuple(sorted(self.mappings, key=lambda e: order.get(e, len(order))))
 
     @property
     def digest(self) -> str:

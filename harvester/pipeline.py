@@ -21,7 +21,7 @@ from .mapping import MappedRecord, MappingContext, MappingRegistry, RecordMappin
 from .models import RecordFailure, RecordOutcome, RunStatus, SourceReport
 from .raw import RawArchive, payload_hash
 from .settings import SourceConfig
-from .sources.informea_odata import Listing, ODataSource, RawRecord
+from .sources import Listing, RawRecord, Source
 from .state import HarvestState, KnownRecord
 from .store import MeaStore
 from .validate import ShapeChecker
@@ -90,7 +90,7 @@ class Harvester:
     def harvest(
         self,
         config: SourceConfig,
-        source: ODataSource,
+        source: Source,
         *,
         full: bool = False,
         allow_mass_delete: bool = False,
@@ -101,7 +101,7 @@ class Harvester:
         """
         run = self._start(config, full)
         try:
-            for entity in config.entity_sets():
+            for entity in config.entities or self.registry.entity_sets():
                 self._harvest_entity(run, source, entity)
             self._find_deletions(run)
             self._guard_deletions(run, full or allow_mass_delete)
@@ -126,7 +126,7 @@ class Harvester:
         writer = ChangeWriter(self.store, batch_quads=self.batch_quads)
         return _Run(config, report, ctx, self.state.known(config.name), full, writer)
 
-    def _harvest_entity(self, run: _Run, source: ODataSource, entity: str) -> None:
+    def _harvest_entity(self, run: _Run, source: Source, entity: str) -> None:
         mapping = self.registry.get(entity)
         if mapping is None:
             run.report.notes.append(f"{entity}: no mapping for this entity set; skipped")
@@ -224,7 +224,7 @@ class Harvester:
             if entity in run.full_listed and (entity, record_id) not in run.seen:
                 run.deletes.append((entity, record_id))
 
-    def _probe_unseen(self, run: _Run, source: ODataSource, entity: str) -> None:
+    def _probe_unseen(self, run: _Run, source: Source, entity: str) -> None:
         """Incremental listings omit unchanged records: ask for each one by key (404 = gone)."""
         for known_entity, record_id in list(run.known):
             if known_entity == entity and (entity, record_id) not in run.seen:

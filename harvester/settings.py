@@ -45,7 +45,9 @@ __all__ = [
 
 DEFAULT_CONFIG_FILE = "meahub.toml"
 DEFAULT_BASE_IRI = "http://localhost:8000/"
-SOURCE_KINDS = ("informea-odata",)
+DEFAULT_DATASET_TITLE = "MEA Hub"
+DEFAULT_PUBLISHER = "MEA Hub"
+SOURCE_KINDS = ("informea-odata", "cbd-decisions")
 ODATA_ENTITIES = (
     "Treaties",
     "Meetings",
@@ -90,6 +92,19 @@ class ServerSettings:
     max_query_bytes: int = 1_000_000
     service_allowlist: tuple[str, ...] = ()
     admin_token: str | None = None
+    #: The dataset description (``/.well-known/void``): its title, publisher and licence IRI.
+    #: No licence is claimed unless configured: the data are the sources' own.
+    title: str = DEFAULT_DATASET_TITLE
+    publisher: str = DEFAULT_PUBLISHER
+    license: str | None = None
+    #: Where ``/dumps/latest.*`` are written; None means ``<store path parent>/dumps``.
+    dumps_dir: Path | None = None
+    #: worker processes that evaluate queries of an on-disk store (killed on timeout)
+    query_workers: int = 2
+    #: SELECT rows (CONSTRUCT/DESCRIBE triples) past which an answer is cut, with a header
+    max_result_rows: int = 100_000
+    #: origins allowed by CORS (``"*"``: any); empty: no CORS headers at all
+    cors_origins: tuple[str, ...] = ("*",)
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -199,7 +214,7 @@ def settings_from_mapping(data: Mapping[str, Any], *, base_dir: Path | None = No
         raise ConfigError(f"source names must be unique, got {names}")
     return Settings(
         store=_store(data.get("store", {}), base_dir),
-        server=_server(data.get("server", {})),
+        server=_server(data.get("server", {}), base_dir),
         harvest=_harvest(data.get("harvest", {})),
         sources=sources,
     )
@@ -240,7 +255,7 @@ def _store(table: Mapping[str, Any], base_dir: Path | None) -> StoreSettings:
     return StoreSettings(path=path, state_dir=state_dir)
 
 
-def _server(table: Mapping[str, Any]) -> ServerSettings:
+def _server(table: Mapping[str, Any], base_dir: Path | None = None) -> ServerSettings:
     fields: dict[str, type | tuple[type, ...]] = {
         "host": str,
         "port": int,
@@ -249,15 +264,30 @@ def _server(table: Mapping[str, Any]) -> ServerSettings:
         "max_query_bytes": int,
         "service_allowlist": list,
         "admin_token": str,
+        "query_workers": int,
+        "max_result_rows": int,
+        "cors_origins": list,
+        "title": str,
+        "publisher": str,
+        "license": str,
+        "dumps_dir": str,
     }
     _check_keys(table, set(fields), "[server]")
     values = {
         key: _typed(table, key, kind, "server") for key, kind in fields.items() if key in table
     }
-    if "service_allowlist" in values:
-        values["service_allowlist"] = tuple(str(u) for u in values["service_allowlist"])
+    for key in ("service_allowlist", "cors_origins"):
+        if key in values:
+            values[key] = tuple(str(u) for u in values[key])
+    for key in ("query_workers", "max_result_rows", "max_query_bytes"):
+        if key in values and values[key] < 1:
+            raise ConfigError(f"server.{key} must be at least 1, got {values[key]}")
     if "query_timeout" in values:
         values["query_timeout"] = float(values["query_timeout"])
+        if values["query_timeout"] <= 0:
+            raise ConfigError("server.query_timeout must be a positive number of seconds")
+    if "dumps_dir" in values:
+        values["dumps_dir"] = _resolve(values["dumps_dir"], base_dir)
     base = values.get("base_iri", DEFAULT_BASE_IRI)
     if not re.match(r"^https?://[^\s<>\"{}|\\^`]+/$", base):
         raise ConfigError(f"server.base_iri must be an http(s) IRI ending in '/': {base!r}")

@@ -34,7 +34,15 @@ import pyoxigraph as ox
 
 from .exceptions import QueryError, StoreError, StoreLockedError
 
-__all__ = ["ChangeSet", "MeaStore", "QueryResult", "StagedStore", "map_store_errors"]
+__all__ = [
+    "ChangeSet",
+    "MeaStore",
+    "QueryResult",
+    "StagedStore",
+    "live_generation_dir",
+    "map_store_errors",
+    "query_store",
+]
 
 log = logging.getLogger(__name__)
 
@@ -130,17 +138,13 @@ class MeaStore:
             without splicing them into query text.
         :raises QueryError: on a syntax error or an update passed as a query.
         """
-        kwargs: dict[str, Any] = {}
-        if default_graph:
-            kwargs["default_graph"] = [_graph_term(g) for g in default_graph]
-        else:
-            kwargs["use_default_graph_as_union"] = True
-        if named_graphs:
-            kwargs["named_graphs"] = [ox.NamedNode(g) for g in named_graphs]
-        if substitutions:
-            kwargs["substitutions"] = {ox.Variable(k): v for k, v in substitutions.items()}
-        with map_store_errors("query failed"):
-            return self._store.query(sparql, **kwargs)
+        return query_store(
+            self._store,
+            sparql,
+            default_graph=default_graph,
+            named_graphs=named_graphs,
+            substitutions=substitutions,
+        )
 
     def graph_quads(self, graph: str) -> list[ox.Quad]:
         """All quads of one named graph."""
@@ -265,6 +269,39 @@ _POINTER = "GENERATION"
 _SUPERSEDED = "SUPERSEDED"
 #: How long a superseded generation is kept for readers in other processes that still use it.
 GENERATION_GRACE_SECONDS = 300.0
+
+
+def query_store(
+    store: ox.Store,
+    sparql: str,
+    *,
+    default_graph: Sequence[str] | None = None,
+    named_graphs: Sequence[str] | None = None,
+    substitutions: dict[str, ox.NamedNode | ox.Literal] | None = None,
+) -> QueryResult:
+    """:meth:`MeaStore.query` over any pyoxigraph store (for example a read-only generation
+    opened by a query worker process)."""
+    kwargs: dict[str, Any] = {}
+    if default_graph:
+        kwargs["default_graph"] = [_graph_term(g) for g in default_graph]
+    else:
+        kwargs["use_default_graph_as_union"] = True
+    if named_graphs:
+        kwargs["named_graphs"] = [ox.NamedNode(g) for g in named_graphs]
+    if substitutions:
+        kwargs["substitutions"] = {ox.Variable(k): v for k, v in substitutions.items()}
+    with map_store_errors("query failed"):
+        return store.query(sparql, **kwargs)
+
+
+def live_generation_dir(path: Path) -> Path:
+    """The folder of the live generation of the store at ``path`` (read from ``GENERATION``),
+    for readers in other processes; they open it with ``pyoxigraph.Store.read_only``.
+
+    :raises StoreError: when the store has no published generation.
+    """
+    with map_store_errors(f"cannot read the live generation of {path}"):
+        return path / (path / _POINTER).read_text(encoding="ascii").strip()
 
 
 def _lock(path: Path) -> IO[bytes]:

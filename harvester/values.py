@@ -11,12 +11,14 @@ from __future__ import annotations
 import re
 from collections.abc import Iterator, Mapping
 from datetime import UTC, date, datetime, timedelta
+from html.parser import HTMLParser
 from typing import Any
 from urllib.parse import quote, urlsplit, urlunsplit
 
 __all__ = [
     "as_list",
     "clean_text",
+    "html_to_text",
     "lang_tag",
     "lookup",
     "parse_bool",
@@ -112,6 +114,45 @@ def _langstring_item(item: Any, default_lang: str) -> Iterator[tuple[str, str]]:
     text = clean_text(item)
     if text:
         yield text, default_lang
+
+
+class _TextExtractor(HTMLParser):
+    """Collects the text of untrusted HTML; nothing is resolved or executed."""
+
+    _BREAKS = frozenset({"p", "br", "div", "li", "tr", "h1", "h2", "h3", "h4", "h5", "h6"})
+
+    def __init__(self) -> None:
+        super().__init__(convert_charrefs=True)
+        self.parts: list[str] = []
+        self._skip = 0
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        if tag in ("script", "style"):
+            self._skip += 1
+        elif tag in self._BREAKS:
+            self.parts.append(" ")
+
+    def handle_endtag(self, tag: str) -> None:
+        if tag in ("script", "style") and self._skip:
+            self._skip -= 1
+
+    def handle_data(self, data: str) -> None:
+        if not self._skip:
+            self.parts.append(data)
+
+
+def html_to_text(value: Any) -> str | None:
+    """The plain text of an HTML fragment (tags dropped, entities decoded, whitespace folded;
+    script and style content dropped); None when empty."""
+    text = clean_text(value)
+    if text is None:
+        return None
+    if "<" not in text and "&" not in text:
+        return " ".join(text.split())
+    extractor = _TextExtractor()
+    extractor.feed(text)
+    extractor.close()
+    return " ".join("".join(extractor.parts).split()) or None
 
 
 def parse_date(value: Any) -> date | datetime | None:

@@ -1,8 +1,15 @@
 """``GET|POST /sparql``: the SPARQL 1.1 Protocol, read-only.
 
 A request is read on the event loop (parameters, form or direct body, with a size cap); the query
-is then evaluated *and* serialised to bytes in one plain function on Starlette's thread pool,
-because pyoxigraph results must be read on the thread that produced them.
+is then evaluated *and* serialised to bytes in one call (:func:`sparql.evaluate.run`): in a
+worker process of :mod:`sparql.workers` for an on-disk store (killed at ``query_timeout``), or on
+Starlette's thread pool for an in-memory one, because pyoxigraph results must be read on the
+thread that produced them.
+
+Answers to a query carry ``MEA-Result-Rows`` (solutions or triples) and ``MEA-Result-Truncated``
+(``true`` when ``[server].max_result_rows`` cut the answer). GET answers carry ``ETag`` and
+``Last-Modified`` tied to the store's version and are ``304 Not Modified`` on revalidation
+(:mod:`sparql.caching`). CORS follows ``[server].cors_origins``.
 
 Status codes:
 
@@ -13,7 +20,8 @@ Status codes:
   ``[server].service_allowlist``. 403 and not 405: POST itself is allowed, the operation is not;
 - 406: no format we serve fits ``Accept``; 413: the query is longer than ``max_query_bytes``;
 - 415: a POST body that is neither a form nor ``application/sparql-query``;
-- 500: the store failed while evaluating (for example a ``SERVICE`` endpoint was unreachable).
+- 500: the store failed while evaluating (for example a ``SERVICE`` endpoint was unreachable);
+- 503: the query ran longer than ``query_timeout`` and was stopped (on-disk stores only).
 """
 
 from __future__ import annotations
@@ -24,28 +32,32 @@ from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from urllib.parse import parse_qsl
 
-import pyoxigraph as ox
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import PlainTextResponse, Response
 
-from harvester.exceptions import QueryError, StoreError
 from harvester.settings import ServerSettings
-from harvester.store import MeaStore, QueryResult, map_store_errors
+from harvester.store import MeaStore, QueryResult
 
+from .caching import StoreVersion, entity_tag, is_not_modified, validator_headers
+from .evaluate import Answer, Failure, Job, format_key, run
 from .guard import is_update, refused_services
 from .negotiation import DESCRIPTION_FORMATS, GRAPH_FORMATS, RESULT_FORMATS, Choice, Format
 from .negotiation import negotiate as negotiate_format
 from .service_description import serialize_description
+from .workers import WorkerPool
 
 __all__ = [
-    "CORS_HEADERS",
+    "EXPOSED_HEADERS",
+    "ROWS_HEADER",
+    "TRUNCATED_HEADER",
     "ProtocolError",
     "ProtocolRequest",
-    "execute",
-    "preflight",
+    "SparqlEndpoint",
+    "cors_headers",
+    "describe",
+    "preflight_endpoint",
     "read_request",
-    "sparql_endpoint",
 ]
 
 log = logging.getLogger(__name__)
@@ -55,7 +67,11 @@ QUERY_BODY = "application/sparql-query"
 UPDATE_BODY = "application/sparql-update"
 FORMAT_PARAMETERS = ("format", "output", "results")  # Virtuoso, Joseki, Rasqal; SPARQLWrapper
 UPDATE_REFUSED = "SPARQL Update is not accepted: this endpoint is read-only."
-CORS_HEADERS = {"Access-Control-Allow-Origin": "*"}
+ROWS_HEADER = "MEA-Result-Rows"
+TRUNCATED_HEADER = "MEA-Result-Truncated"
+EXPOSED_HEADERS = f"{ROWS_HEADER}, {TRUNCATED_HEADER}, ETag"
+_ALLOW_ORIGIN = "Access-Control-Allow-Origin"
+_VARY = "Accept, Origin"
 _FORM_SLACK = 64 * 1024  # room for the other form fields next to a percent-encoded query
 
 Handler = Callable[[Request], Awaitable[Response]]
@@ -169,33 +185,112 @@ def _parse_form(body: bytes) -> list[tuple[str, str]]:
         raise ProtocolError(400, f"The form is not valid UTF-8 form data: {exc}") from exc
 
 
-# -- answering (on a worker thread) --------------------------------------------------------
+# -- answering ------------------------------------------------------------------------------
 
 
-def execute(store: MeaStore, settings: ServerSettings, request: ProtocolRequest) -> Response:
-    """Evaluate the query and serialise its result, in one call on the calling thread.
+class SparqlEndpoint:
+    """``/sparql`` (GET and POST) over ``store``; queries go to ``pool`` when there is one (an
+    on-disk store), else they run in-process on a thread (no timeout possible there)."""
 
-    Run it through :func:`_on_worker`, so that no exception (whose traceback would hold the
-    result) leaves the thread.
+    def __init__(
+        self, store: MeaStore, settings: ServerSettings, pool: Callable[[], WorkerPool | None]
+    ) -> None:
+        self.store = store
+        self.settings = settings
+        self.pool = pool
+        self.version = StoreVersion(store)
 
-    :raises ProtocolError: for an update, a refused ``SERVICE`` or no acceptable format.
-    :raises QueryError: for a syntax error.
-    :raises StoreError: when evaluation fails.
-    """
-    query = request.query or ""
-    _check_allowed(query, settings)
-    if _choose(RESULT_FORMATS, request) is None and _choose(GRAPH_FORMATS, request) is None:
-        raise _not_acceptable(request, (*RESULT_FORMATS, *GRAPH_FORMATS))
-    result = store.query(
-        query, default_graph=request.default_graphs, named_graphs=request.named_graphs
-    )
-    formats = GRAPH_FORMATS if isinstance(result, ox.QueryTriples) else RESULT_FORMATS
-    choice = _choose(formats, request)
-    if choice is None:
-        raise _not_acceptable(request, formats)
-    with map_store_errors("query failed"):  # evaluation is lazy: errors surface while writing
-        body = _serialize(result, choice.format)
-    return Response(body, media_type=choice.media_type)
+    async def __call__(self, request: Request) -> Response:
+        started = time.perf_counter()
+        try:
+            protocol = await read_request(request, self.settings.max_query_bytes)
+            response = await self._answer(request, protocol)
+        except ProtocolError as exc:
+            return self._finish(request, _error(exc.status, exc.message), started, None)
+        return self._finish(request, response, started, protocol.query)
+
+    async def _answer(self, request: Request, protocol: ProtocolRequest) -> Response:
+        if protocol.query is not None:
+            return await self._query(request, protocol)
+        if request.method in ("GET", "HEAD"):
+            return await run_in_threadpool(describe, self.store, self.settings, protocol)
+        raise ProtocolError(400, "Missing 'query' (form field or application/sparql-query body).")
+
+    async def _query(self, request: Request, protocol: ProtocolRequest) -> Response:
+        job = self.job(protocol)
+        validators: dict[str, str] = {}
+        if request.method in ("GET", "HEAD"):
+            tag, modified = self.version.current()
+            etag = entity_tag(tag, _request_parts(job))
+            validators = validator_headers(etag, modified)
+            if is_not_modified(request.headers, etag, modified):
+                return Response(status_code=304, headers=validators)
+        outcome = await self._evaluate(job)
+        if isinstance(outcome, Failure):
+            return _error(outcome.status, outcome.message)
+        return _answer_response(outcome, validators)
+
+    def job(self, protocol: ProtocolRequest) -> Job:
+        """The :class:`Job` for a request with a query.
+
+        :raises ProtocolError: for an update, a refused ``SERVICE``, or no acceptable format.
+        """
+        query = protocol.query or ""
+        _check_allowed(query, self.settings)
+        results = _choose(RESULT_FORMATS, protocol)
+        graph = _choose(GRAPH_FORMATS, protocol)
+        if results is None and graph is None:
+            raise _not_acceptable(protocol, (*RESULT_FORMATS, *GRAPH_FORMATS))
+        return Job(
+            query=query,
+            default_graphs=protocol.default_graphs,
+            named_graphs=protocol.named_graphs,
+            results=_job_format(results),
+            graph=_job_format(graph),
+            max_rows=self.settings.max_result_rows,
+        )
+
+    async def _evaluate(self, job: Job) -> Answer | Failure:
+        pool = self.pool()
+        if pool is not None:
+            return await pool.run(job)
+        return await run_in_threadpool(run, self._query_in_process, job)
+
+    def _query_in_process(
+        self, text: str, default: Sequence[str], named: Sequence[str]
+    ) -> QueryResult:
+        return self.store.query(text, default_graph=default, named_graphs=named)
+
+    def _finish(
+        self, request: Request, response: Response, started: float, query: str | None
+    ) -> Response:
+        cors = cors_headers(self.settings.cors_origins, request.headers.get("origin"))
+        response.headers.update(cors)
+        origins = self.settings.cors_origins
+        response.headers["Vary"] = _VARY if origins and "*" not in origins else "Accept"
+        elapsed_ms = (time.perf_counter() - started) * 1000
+        length = len(query) if query is not None else 0
+        log.info("sparql query: %s chars, %.1f ms, status %s", length, elapsed_ms, response.status_code)
+        return response
+
+
+def _job_format(choice: Choice | None) -> tuple[str, str] | None:
+    return None if choice is None else (format_key(choice.format), choice.media_type)
+
+
+def _request_parts(job: Job) -> list[str]:
+    """What, besides the store's version, an answer depends on."""
+    formats = [" ".join(f) if f else "-" for f in (job.results, job.graph)]
+    return [job.query, *job.default_graphs, "|", *job.named_graphs, "|", *formats]
+
+
+def _answer_response(answer: Answer, validators: dict[str, str]) -> Response:
+    headers = {
+        **validators,
+        ROWS_HEADER: str(answer.rows),
+        TRUNCATED_HEADER: "true" if answer.truncated else "false",
+    }
+    return Response(answer.body, media_type=answer.media_type, headers=headers)
 
 
 def _check_allowed(query: str, settings: ServerSettings) -> None:
@@ -215,96 +310,50 @@ def _not_acceptable(request: ProtocolRequest, formats: Sequence[Format]) -> Prot
     return ProtocolError(406, f"Cannot answer with {request.accept!r}; available: {offered}.")
 
 
-def _serialize(result: QueryResult, fmt: Format) -> bytes:
-    syntax = fmt.syntax
-    if isinstance(result, ox.QueryTriples) and isinstance(syntax, ox.RdfFormat):
-        return result.serialize(format=syntax) or b""
-    if not isinstance(result, ox.QueryTriples) and isinstance(syntax, ox.QueryResultsFormat):
-        return result.serialize(format=syntax) or b""
-    raise ValueError(f"cannot write {type(result).__name__} as {fmt.name}")
-
-
 def describe(store: MeaStore, settings: ServerSettings, request: ProtocolRequest) -> Response:
     """The service description, in the negotiated graph format (runs a count: use a thread)."""
     choice = _choose(DESCRIPTION_FORMATS, request)
     if choice is None:
-        raise _not_acceptable(request, DESCRIPTION_FORMATS)
+        return _error(406, str(_not_acceptable(request, DESCRIPTION_FORMATS)))
     body = serialize_description(store, settings, choice.format)
     return Response(body, media_type=choice.media_type)
-
-
-# -- the ASGI endpoints --------------------------------------------------------------------
-
-
-def sparql_endpoint(store: MeaStore, settings: ServerSettings) -> Handler:
-    """The ``/sparql`` endpoint (GET and POST) over ``store``."""
-
-    async def sparql(request: Request) -> Response:
-        started = time.perf_counter()
-        try:
-            protocol = await read_request(request, settings.max_query_bytes)
-        except ProtocolError as exc:
-            return _finish(_error(exc.status, exc.message), started, None)
-        response = await _dispatch(store, settings, request.method, protocol)
-        return _finish(response, started, protocol.query)
-
-    return sparql
-
-
-async def _dispatch(
-    store: MeaStore, settings: ServerSettings, method: str, protocol: ProtocolRequest
-) -> Response:
-    if protocol.query is not None:
-        return await run_in_threadpool(_on_worker, execute, store, settings, protocol)
-    if method in ("GET", "HEAD"):
-        return await run_in_threadpool(_on_worker, describe, store, settings, protocol)
-    return _error(400, "Missing 'query' (form field or application/sparql-query body).")
-
-
-Work = Callable[[MeaStore, ServerSettings, ProtocolRequest], Response]
-
-
-def _on_worker(
-    work: Work, store: MeaStore, settings: ServerSettings, protocol: ProtocolRequest
-) -> Response:
-    """Run ``work`` and turn its errors into responses *on this thread*.
-
-    An exception must not leave the worker thread: its traceback holds the frames, and with them
-    any pyoxigraph result, which would then be dropped on the event loop's thread (pyoxigraph
-    results are unsendable; dropping one on another thread is an error).
-    """
-    try:
-        return work(store, settings, protocol)
-    except ProtocolError as exc:
-        return _error(exc.status, exc.message)
-    except QueryError as exc:
-        return _error(400, str(exc))
-    except StoreError as exc:
-        log.warning("query evaluation failed: %s", exc)
-        return _error(500, str(exc))
 
 
 def _error(status: int, message: str) -> Response:
     return PlainTextResponse(message + "\n", status_code=status)
 
 
-def _finish(response: Response, started: float, query: str | None) -> Response:
-    response.headers.update(CORS_HEADERS)
-    response.headers["Vary"] = "Accept"
-    elapsed_ms = (time.perf_counter() - started) * 1000
-    length = len(query) if query is not None else 0
-    log.info("sparql query: %s chars, %.1f ms, status %s", length, elapsed_ms, response.status_code)
-    return response
+# -- CORS -----------------------------------------------------------------------------------
 
 
-async def preflight(request: Request) -> Response:
-    """Answer a CORS preflight for ``/sparql`` (any origin; no credentials are involved)."""
-    headers = {
-        **CORS_HEADERS,
-        "Access-Control-Allow-Methods": "GET, POST, OPTIONS",
-        "Access-Control-Allow-Headers": request.headers.get(
-            "access-control-request-headers", "Accept, Content-Type"
-        ),
-        "Access-Control-Max-Age": "86400",
-    }
-    return Response(status_code=204, headers=headers)
+def cors_headers(origins: Sequence[str], origin: str | None) -> dict[str, str]:
+    """CORS response headers for a request from ``origin`` (``[server].cors_origins``): ``*``
+    allows any origin; otherwise a listed origin is echoed; nothing when CORS is off."""
+    if "*" in origins:
+        allowed = "*"
+    elif origin is not None and origin in origins:
+        allowed = origin
+    else:
+        return {}
+    return {_ALLOW_ORIGIN: allowed, "Access-Control-Expose-Headers": EXPOSED_HEADERS}
+
+
+def preflight_endpoint(settings: ServerSettings) -> Handler:
+    """``OPTIONS /sparql``: answer a CORS preflight (no credentials are involved)."""
+
+    async def preflight(request: Request) -> Response:
+        cors = cors_headers(settings.cors_origins, request.headers.get("origin"))
+        if not cors:
+            return Response(status_code=204, headers={"Allow": "GET, POST, OPTIONS"})
+        requested = request.headers.get("access-control-request-headers")
+        headers = {
+            **cors,
+            "Access-Control-Allow-Methods": "GET, POST, OPTIONS",
+            "Access-Control-Allow-Headers": requested or "Accept, Content-Type",
+            "Access-Control-Max-Age": "86400",
+        }
+        if cors[_ALLOW_ORIGIN] != "*":
+            headers["Vary"] = "Origin"
+        return Response(status_code=204, headers=headers)
+
+    return preflight

@@ -15,7 +15,7 @@ from harvester.http import Fetcher, RateLimiter, RetryPolicy, build_client
 from harvester.models import SourceReport
 from harvester.runtime import Runtime
 from harvester.settings import SourceConfig, settings_from_mapping
-from harvester.sources import ODataSource
+from harvester.sources import ADAPTERS
 
 BASE = "http://prov.test/informea.svc"
 HUB = "http://hub.test/"
@@ -69,7 +69,7 @@ class Hub:
             sleep=self.sleeps.append,
         )
         harvester = self.runtime.harvester(config.kind)
-        return harvester.harvest(config, ODataSource(config, fetcher), **options)
+        return harvester.harvest(config, ADAPTERS[config.kind](config, fetcher), **options)
 
     def count(self, cls: str) -> int:
         query = f"SELECT (COUNT(DISTINCT ?s) AS ?n) WHERE {{ ?s a <https://w3id.org/mea/ontology#{cls}> }}"

@@ -44,6 +44,7 @@ def test_harvest_prints_a_summary_and_exits_zero(
     assert "harvest summary" in out
     for name in ("demo-brs", "demo-cms", "demo-cbd"):
         assert name in out
+    assert out.count(" ok ") == len(demo_sources("http://x"))
 
 
 def test_second_harvest_reports_everything_unchanged(
@@ -68,7 +69,7 @@ def test_query_csv_and_status_json(
     assert rows[0] == ["n"] and int(rows[1][0]) > 50
     assert main(["status", "--config", str(config), "--json"]) == 0
     runs = json.loads(capsysbinary.readouterr().out)
-    assert {r["source"] for r in runs} == {"demo-brs", "demo-cms", "demo-cbd"}
+    assert {r["source"] for r in runs} == {s["name"] for s in demo_sources("http://x")}
     assert all(r["status"] == "ok" for r in runs)
 
 

@@ -479,10 +479,11 @@ def test_fail_after_and_request_log(data: Dataset) -> None:
 # ---------------------------------------------------------------------------------------------
 
 
-def test_demo_app_serves_all_three_providers() -> None:
+def test_demo_app_serves_all_providers() -> None:
     base = "http://testserver"
     with TestClient(create_demo_app(demo_providers(base))) as http:
-        assert set(http.get("/").json()) == {"brs", "cms", "cbd"}
+        assert set(http.get("/").json()) == {"brs", "cms", "cbd", "cbd-dtt"}
+        assert http.get("/cbd-dtt/api/v2021/decisions").json()
         assert isinstance(http.get("/brs/informea.svc/Contacts").json()["d"], list)
         cms = http.get("/cms/informea.svc/Decisions", params={"$format": "json"}).json()["d"]
         assert len(cms["results"]) == 25
@@ -493,6 +494,7 @@ def test_demo_app_serves_all_three_providers() -> None:
 
 def test_demo_sources_point_at_the_providers() -> None:
     sources = demo_sources("http://127.0.0.1:8765")
-    assert [s["name"] for s in sources] == ["demo-brs", "demo-cms", "demo-cbd"]
-    assert all(s["kind"] == "informea-odata" and s["entities"] for s in sources)
+    assert [s["name"] for s in sources] == ["demo-brs", "demo-cms", "demo-cbd", "demo-cbd-dtt"]
+    assert all(s["kind"] == "informea-odata" and s["entities"] for s in sources[:3])
+    assert sources[3]["kind"] == "cbd-decisions"
     assert sources[1]["url"] == "http://127.0.0.1:8765/cms/informea.svc"

@@ -10,6 +10,7 @@ from pathlib import Path
 
 import httpx
 
+from harvester.demo import demo_dataset
 from harvester.demo_run import free_port
 
 COUNT_DECISIONS = "PREFIX mea: <https://w3id.org/mea/ontology#> SELECT (COUNT(*) AS ?n) WHERE { ?d a mea:Decision }"
@@ -47,7 +48,14 @@ def test_meahub_demo_harvests_and_serves(tmp_path: Path) -> None:
             f"http://127.0.0.1:{port}/sparql", data={"query": COUNT_DECISIONS}, timeout=10
         )
         count = int(response.json()["results"]["bindings"][0]["n"]["value"])
-        assert count == 120
+        cbd_family = [
+            d
+            for d in demo_dataset()["Decisions"].values()
+            if d["treaty"] in ("cbd", "cartagena", "nagoya")
+        ]
+        assert count == 120 + len(
+            cbd_family
+        )  # InforMEA toolkits, plus the CBD decision-tracking API
     finally:
         process.terminate()
         output, errors = process.communicate(timeout=20)

@@ -30,7 +30,8 @@ def main(argv: Sequence[str] | None = None) -> None:
     logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
     providers = demo_providers(f"http://{args.host}:{args.port}")
     for name, provider in providers.items():
-        logger.info("demo source %s (%s): %s", name, provider.flavour, provider.base_url)
+        flavour = getattr(provider, "flavour", "cbd decision tracking")
+        logger.info("demo source %s (%s): %s", name, flavour, provider.base_url)
     uvicorn.run(create_demo_app(providers), host=args.host, port=args.port, log_level="info")
 
 

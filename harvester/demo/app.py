@@ -8,7 +8,7 @@ goes back out unchanged, so the demo source and the tests cannot drift apart.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any
+from typing import Any, Protocol
 
 import httpx
 from starlette.applications import Starlette
@@ -16,10 +16,21 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
+from .cbd_api import CbdDecisionsProvider
 from .dataset import ENTITY_SETS, Dataset, demo_dataset
 from .provider import Flavour, ODataProvider
 
 __all__ = ["create_demo_app", "demo_providers", "demo_sources"]
+
+
+class Provider(Protocol):
+    """A mock source: a service root and an ``httpx`` handler."""
+
+    base_url: str
+    base_path: str
+
+    def handle(self, request: httpx.Request) -> httpx.Response: ...
+
 
 _HOP_HEADERS = frozenset({"content-encoding", "transfer-encoding", "connection"})
 
@@ -47,7 +58,7 @@ _DEMO: tuple[tuple[str, Flavour, tuple[str, ...], tuple[str, ...]], ...] = (
 _LEAKED_HOST = "http://localhost:8081"
 
 
-def create_demo_app(providers: Mapping[str, ODataProvider]) -> Starlette:
+def create_demo_app(providers: Mapping[str, Provider]) -> Starlette:
     """An ASGI app serving every provider under the path of its ``base_url``.
 
     ``GET /`` lists the providers; any other path goes to the provider whose base path is its
@@ -88,20 +99,24 @@ def _to_starlette(response: httpx.Response) -> Response:
     return Response(content=response.content, status_code=response.status_code, headers=headers)
 
 
-def demo_providers(base: str, dataset: Dataset | None = None) -> dict[str, ODataProvider]:
-    """The three demo sources over one :func:`~harvester.demo.dataset.demo_dataset`.
+def demo_providers(base: str, dataset: Dataset | None = None) -> dict[str, Provider]:
+    """The demo sources over one :func:`~harvester.demo.dataset.demo_dataset`.
 
     * ``brs``: ``{base}/brs/informea.svc``, BRS WCF dialect, Stockholm/Basel/Rotterdam;
     * ``cms``: ``{base}/cms/informea.svc``, Olingo toolkit, CMS family + Ramsar, WHC, CITES
       and the Plant Treaty, server page size 25 and ``__next`` links on the leaked host
       ``http://localhost:8081`` (the CITES bug);
-    * ``cbd``: ``{base}/cbd/informea.svc``, CBD JayData dialect, CBD with its protocols.
+    * ``cbd``: ``{base}/cbd/informea.svc``, CBD JayData dialect, CBD with its protocols;
+    * ``cbd-dtt``: ``{base}/cbd-dtt/api/v2021/decisions``, the CBD decision-tracking API:
+      paragraph trees with Aichi and GBF target tags.
 
     :param base: scheme, host and port the app is reachable at, e.g. ``http://127.0.0.1:8765``.
     """
     data = dataset if dataset is not None else demo_dataset()
     root = base.rstrip("/")
-    providers: dict[str, ODataProvider] = {}
+    providers: dict[str, Provider] = {
+        "cbd-dtt": CbdDecisionsProvider(data, base_url=f"{root}/cbd-dtt", page_limit=10)
+    }
     for name, flavour, treaties, entities in _DEMO:
         options: dict[str, Any] = {}
         if name == "cms":
@@ -119,7 +134,7 @@ def demo_providers(base: str, dataset: Dataset | None = None) -> dict[str, OData
 
 def demo_sources(base: str) -> list[dict[str, Any]]:
     """``[[sources]]`` tables for ``meahub.toml`` pointing at :func:`demo_providers`."""
-    return [
+    odata = [
         {
             "name": f"demo-{name}",
             "kind": "informea-odata",
@@ -128,3 +143,5 @@ def demo_sources(base: str) -> list[dict[str, Any]]:
         }
         for name, _, _, entities in _DEMO
     ]
+    dtt = {"name": "demo-cbd-dtt", "kind": "cbd-decisions", "url": f"{base.rstrip('/')}/cbd-dtt"}
+    return [*odata, dtt]

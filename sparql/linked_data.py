@@ -1,0 +1,151 @@
+"""Dereferenceable IRIs: every IRI we mint, our ontology terms and our reference resources.
+
+Routes (all ``GET``/``HEAD``, content-negotiated by ``Accept`` or a ``?format=`` parameter;
+HTML by ``Accept-Language`` or ``?lang=``):
+
+- ``/<path>``: the IRI ``{base_iri}<path>`` (records, their files and target links, meetings,
+  harvest runs, record graphs...). This is the fallback route, registered after all others.
+- ``/def`` and ``/def/<term>``: the ontology ``https://w3id.org/mea/ontology`` and its terms
+  ``https://w3id.org/mea/ontology#<term>``.
+- ``/resource?iri=<IRI>``: any other IRI the store describes, notably treaties, countries and the
+  Aichi and GBF targets (``https://w3id.org/mea/...``), which we do not host at their own IRI.
+
+RDF documents hold the IRI's triples, those of the nodes it owns and the inverse links; an unknown
+IRI is a 404.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from urllib.parse import quote, urlencode
+
+import pyoxigraph as ox
+from starlette.requests import Request
+from starlette.responses import PlainTextResponse, Response
+from starlette.routing import Route
+
+from harvester.settings import ServerSettings
+from harvester.store import MeaStore
+from harvester.vocab import PREFIXES
+
+from .describe import Description, describe
+from .html import esc, html_response, page
+from .languages import preferred_languages
+from .links import ONTOLOGY_IRI, Linker
+from .negotiation import JSON_LD, N_TRIPLES, RDF_XML, TURTLE, Choice, Format, Kind, negotiate
+from .resource_page import Alternate, PageContext, render_resource
+
+__all__ = ["HTML", "LD_FORMATS", "LinkedData", "fallback_route", "linked_data_routes"]
+
+log = logging.getLogger(__name__)
+
+#: HTML as a negotiable format (its ``syntax`` is unused: pages are rendered, not serialised).
+HTML = Format("html", Kind.GRAPH, ("text/html", "application/xhtml+xml"), ("html",), TURTLE.syntax, "")
+#: What a resource is offered in; the first is the answer to ``*/*`` or no ``Accept``.
+LD_FORMATS: tuple[Format, ...] = (TURTLE, JSON_LD, N_TRIPLES, RDF_XML, HTML)
+_LABELS = {"turtle": "Turtle", "jsonld": "JSON-LD", "ntriples": "N-Triples", "rdfxml": "RDF/XML"}
+_VARY = {"Vary": "Accept, Accept-Language"}
+
+Handler = Callable[[Request], Response]
+
+
+class LinkedData:
+    """The handlers, over one store and one IRI policy."""
+
+    def __init__(self, store: MeaStore, linker: Linker) -> None:
+        self.store = store
+        self.linker = linker
+
+    def ontology(self, request: Request) -> Response:
+        return self.respond(request, ONTOLOGY_IRI)
+
+    def term(self, request: Request) -> Response:
+        return self.respond(request, self.linker.term_iri(request.path_params["term"]))
+
+    def resource(self, request: Request) -> Response:
+        iri = request.query_params.get("iri", "")
+        try:
+            ox.NamedNode(iri)
+        except ValueError:
+            return PlainTextResponse("?iri= must be an absolute IRI\n", status_code=400)
+        return self.respond(request, iri)
+
+    def minted(self, request: Request) -> Response:
+        return self.respond(request, self.linker.iri_for_path(_raw_path(request)))
+
+    def respond(self, request: Request, iri: str) -> Response:
+        """The description of ``iri`` in the negotiated format (404, 406 when it cannot be)."""
+        choice = negotiate(LD_FORMATS, request.headers.get("accept"), _format_params(request))
+        if choice is None:
+            return PlainTextResponse(_not_acceptable(), status_code=406, headers=_VARY)
+        found = describe(self.store, iri)
+        if found is None:
+            return _not_found(iri, choice)
+        if choice.format is HTML:
+            return self._page(request, found)
+        return _rdf(found, choice)
+
+    def _page(self, request: Request, found: Description) -> Response:
+        languages = preferred_languages(
+            request.headers.get("accept-language"), request.query_params.get("lang")
+        )
+        ctx = PageContext(self.linker, languages, _alternates(request))
+        return html_response(render_resource(found, ctx), headers=_VARY)
+
+
+def linked_data_routes(store: MeaStore, settings: ServerSettings) -> list[Route]:
+    """``/def``, ``/def/<term>`` and ``/resource`` (see the module docstring)."""
+    ld = LinkedData(store, Linker(settings.base_iri))
+    return [
+        Route("/def", ld.ontology, methods=["GET"], name="ontology"),
+        Route("/def/{term:path}", ld.term, methods=["GET"], name="ontology-term"),
+        Route("/resource", ld.resource, methods=["GET"], name="resource"),
+    ]
+
+
+def fallback_route(store: MeaStore, settings: ServerSettings) -> Route:
+    """``/<path>`` for IRIs under ``base_iri``: register it after every other route."""
+    ld = LinkedData(store, Linker(settings.base_iri))
+    return Route("/{path:path}", ld.minted, methods=["GET"], name="minted")
+
+
+def _raw_path(request: Request) -> str:
+    """The path as sent (percent-encoded), which is how minted IRIs spell it."""
+    raw = request.scope.get("raw_path")
+    if isinstance(raw, bytes) and raw:
+        return raw.decode("latin-1").split("?", 1)[0]
+    return quote(request.url.path, safe="/-._~!$&'()*+,;=:@%")
+
+
+def _format_params(request: Request) -> list[str]:
+    return request.query_params.getlist("format")
+
+
+def _rdf(found: Description, choice: Choice) -> Response:
+    syntax = choice.format.syntax
+    assert isinstance(syntax, ox.RdfFormat)
+    body = ox.serialize(found.triples(), format=syntax, prefixes=PREFIXES)
+    return Response(body, media_type=choice.media_type, headers=_VARY)
+
+
+def _alternates(request: Request) -> list[Alternate]:
+    """Links to this page's RDF, keeping its other parameters (``iri=``)."""
+    kept = [(k, v) for k, v in request.query_params.multi_items() if k not in ("format", "lang")]
+    return [
+        Alternate(_LABELS[f.name], f.media_types[0], "?" + urlencode([*kept, ("format", f.aliases[0])]))
+        for f in LD_FORMATS
+        if f is not HTML
+    ]
+
+
+def _not_acceptable() -> str:
+    offered = ", ".join(f.media_types[0] for f in LD_FORMATS)
+    return f"none of the requested media types is available; offered: {offered}\n"
+
+
+def _not_found(iri: str, choice: Choice) -> Response:
+    if choice.format is HTML:
+        body = page("Not found", f"<p>Nothing is known about <code>{esc(iri)}</code>.</p>")
+        return html_response(body, status_code=404, headers=_VARY)
+    return PlainTextResponse(f"nothing is known about <{iri}>\n", status_code=404, headers=_VARY)
