@@ -6,6 +6,7 @@ It reads the configuration once, wires the runtime, and prints; nothing else liv
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import logging
 import sys
 from collections.abc import Callable, Sequence
@@ -16,6 +17,7 @@ from rich.console import Console
 from rich.logging import RichHandler
 
 from . import __version__
+from .dumps import refresh_dumps
 from .exceptions import ConfigError, MeaHubError, QueryError
 from .models import RunStatus, SourceReport
 from .report import print_reports, progress_for, status_table
@@ -58,6 +60,7 @@ def _parser() -> argparse.ArgumentParser:
     _add_export(sub)
     _add_status(sub)
     _add_remap(sub)
+    _add_link(sub)
     _add_demo(sub)
     return parser
 
@@ -118,6 +121,13 @@ def _add_remap(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None
     p.set_defaults(command=cmd_remap)
 
 
+def _add_link(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    p = sub.add_parser("link", help="re-run Aichi target linking over the store (no harvest)")
+    _common(p)
+    p.add_argument("--threshold", type=float, help="score a link must pass (default [linking])")
+    p.set_defaults(command=cmd_link)
+
+
 def _add_demo(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     p = sub.add_parser("demo", help="harvest the bundled demo providers, then serve SPARQL")
     p.add_argument("--data-dir", default="demo-data", help="where the demo store goes")
@@ -156,6 +166,7 @@ def harvest_all(
                     config, full=full, allow_mass_delete=allow_mass_delete, progress=progress
                 )
             )
+    refresh_dumps(runtime.store, runtime.settings.server)
     print_reports(Console(), reports)
     return reports
 
@@ -225,6 +236,23 @@ def cmd_remap(args: argparse.Namespace, settings: Settings) -> int:
         reports = [runtime.remap(config) for config in runtime.selected(args.source)]
     print_reports(Console(), reports)
     return 1 if any(r.status is RunStatus.FAILED for r in reports) else 0
+
+
+def cmd_link(args: argparse.Namespace, settings: Settings) -> int:
+    from .relink import relink
+
+    if args.threshold is not None:
+        if not 0 <= args.threshold <= 1:
+            raise ConfigError("--threshold must be from 0 to 1")
+        linking = dataclasses.replace(settings.linking, threshold=args.threshold, enabled=True)
+        settings = dataclasses.replace(settings, linking=linking)
+    with Runtime.open(settings) as runtime:
+        report = relink(runtime.store, runtime.enricher(), settings.server.base_iri)
+    Console().print(
+        f"linked {report.decisions} decisions: {report.links} inferred target links "
+        f"(threshold {settings.linking.threshold}, run {report.run_id})"
+    )
+    return 0
 
 
 def cmd_demo(args: argparse.Namespace, settings: Settings) -> int:

@@ -18,10 +18,11 @@ import os
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import IO, Any
+from typing import IO, Any, cast
 
 import pyoxigraph as ox
 
+from .exceptions import StoreError
 from .settings import ServerSettings
 from .store import MeaStore, map_store_errors
 from .vocab import PREFIXES
@@ -33,6 +34,7 @@ __all__ = [
     "TURTLE_DUMP",
     "dumps_directory",
     "read_manifest",
+    "refresh_dumps",
     "write_dumps",
 ]
 
@@ -114,7 +116,8 @@ def _write_nquads(store: MeaStore, out: IO[bytes]) -> int:
     counter = _Counter()
     with gzip.GzipFile(fileobj=out, mode="wb", filename="", mtime=0) as packed:
         with map_store_errors("cannot dump the store"):
-            ox.serialize(counter.count(store.quads()), packed, format=ox.RdfFormat.N_QUADS)
+            quads = counter.count(store.quads())
+            ox.serialize(quads, cast(IO[bytes], packed), format=ox.RdfFormat.N_QUADS)
     return counter.n
 
 
@@ -138,3 +141,19 @@ class _Counter:
         for quad in quads:
             self.n += 1
             yield quad
+
+
+def refresh_dumps(store: MeaStore, server: ServerSettings) -> bool:
+    """:func:`write_dumps` into the configured directory (:func:`dumps_directory`), after a
+    harvest. A failure is logged, not raised: the harvest itself succeeded.
+
+    :returns: whether the files were written.
+    """
+    directory = dumps_directory(server, store)
+    if directory is None:
+        return False
+    try:
+        return write_dumps(store, directory)
+    except (OSError, StoreError) as exc:
+        log.error("could not write the dumps to %s: %s", directory, exc)
+        return False

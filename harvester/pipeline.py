@@ -16,6 +16,7 @@ from typing import Any
 
 import pyoxigraph as ox
 
+from .enrich import ENRICH_VERSION, Enricher, inferred_graph
 from .exceptions import RecordError, SourceError, SourceHTTPError, StoreError, ValidationError
 from .mapping import MappedRecord, MappingContext, MappingRegistry, RecordMapping, encode_segment
 from .models import RecordFailure, RecordOutcome, RunStatus, SourceReport
@@ -74,6 +75,7 @@ class Harvester:
         max_delete_share: float = 0.2,
         progress: ProgressCallback | None = None,
         batch_quads: int = DEFAULT_BATCH_QUADS,
+        enricher: Enricher | None = None,
     ) -> None:
         self.store = store
         self.state = state
@@ -84,6 +86,7 @@ class Harvester:
         self.max_delete_share = max_delete_share
         self.progress = progress
         self.batch_quads = batch_quads
+        self.enricher = enricher or Enricher(None, 1.0)
 
     # -- a harvest run -----------------------------------------------------------------------
 
@@ -178,7 +181,7 @@ class Harvester:
             self._failed(run, raw, "read", message + f" (raw payload kept as {key})")
             return
         run.seen.add((raw.entity, raw.record_id))
-        digest = payload_hash(raw.payload, salt=mapping.digest + self.base_iri)
+        digest = payload_hash(raw.payload, salt=mapping.digest + self.base_iri + ENRICH_VERSION)
         previous = run.known.get((raw.entity, raw.record_id))
         if previous is not None and previous.hash == digest and not run.force:
             self._outcome(run, raw.entity, RecordOutcome.UNCHANGED)
@@ -189,12 +192,17 @@ class Harvester:
             self._failed(run, raw, exc.stage, str(exc))
             return
         run.writer.put_graph(mapped.graph, mapped.quads)
+        if raw.entity == "Decisions":
+            links = self.enricher.infer(mapped, run.ctx.run_iri)
+            run.writer.put_graph(inferred_graph(mapped.graph), links)
         run.upserts.append(KnownRecord(raw.entity, raw.record_id, mapped.graph, digest))
         outcome = RecordOutcome.ADDED if previous is None else RecordOutcome.UPDATED
         self._outcome(run, raw.entity, outcome)
 
     def _map(self, run: _Run, mapping: RecordMapping, raw: RawRecord) -> MappedRecord:
         mapped = mapping.map(raw.payload, run.ctx, url=raw.url)
+        if raw.entity == "Decisions":
+            mapped = self.enricher.add_paragraphs(mapped)
         problems = self.checker.check(mapped.quads)
         if problems:
             raise ValidationError("; ".join(problems), record_id=raw.record_id, url=raw.url)
@@ -247,7 +255,10 @@ class Harvester:
             run.deletes = []
             return
         for entity, record_id in run.deletes:
-            run.writer.drop_graph(run.known[(entity, record_id)].graph)
+            graph = run.known[(entity, record_id)].graph
+            run.writer.drop_graph(graph)
+            if entity == "Decisions":
+                run.writer.drop_graph(inferred_graph(graph))
             self._outcome(run, entity, RecordOutcome.DELETED)
 
     def _delete_limit(self, config: SourceConfig) -> float:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import logging
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -9,7 +10,9 @@ from types import TracebackType
 
 import httpx
 
+from .enrich import Enricher
 from .exceptions import ConfigError
+from .linking import Linker
 from .mapping import MappingRegistry
 from .models import SourceReport
 from .ontology import load_reference
@@ -25,6 +28,13 @@ from .validate import ShapeChecker
 __all__ = ["Runtime"]
 
 log = logging.getLogger(__name__)
+
+
+@functools.cache
+def _linker() -> Linker:
+    """Built once per process (reading the cues takes a moment); thread-safe after that."""
+    return Linker.from_ontology()
+
 
 TransportFactory = Callable[[SourceConfig], httpx.BaseTransport | None]
 
@@ -77,7 +87,13 @@ class Runtime:
             base_iri=self.settings.server.base_iri,
             max_delete_share=self.settings.harvest.max_delete_share,
             progress=progress,
+            enricher=self.enricher(),
         )
+
+    def enricher(self) -> Enricher:
+        """Paragraph splitting, and the linker unless ``[linking] enabled = false``."""
+        linking = self.settings.linking
+        return Enricher(_linker() if linking.enabled else None, linking.threshold)
 
     def selected(self, names: Sequence[str]) -> list[SourceConfig]:
         """The configured sources named (all when ``names`` is empty).

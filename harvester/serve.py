@@ -7,6 +7,7 @@ background thread, one run per source at a time) rather than in a second one.
 from __future__ import annotations
 
 import logging
+import sys
 from typing import Any
 
 import uvicorn
@@ -16,6 +17,7 @@ from apscheduler.triggers.interval import IntervalTrigger
 
 from sparql import create_app
 
+from .dumps import refresh_dumps
 from .runtime import Runtime
 from .settings import SourceConfig
 
@@ -63,6 +65,7 @@ def _trigger(config: SourceConfig) -> CronTrigger | IntervalTrigger | None:
 
 def _scheduled_harvest(runtime: Runtime, config: SourceConfig) -> None:
     report = runtime.harvest(config)
+    refresh_dumps(runtime.store, runtime.settings.server)
     log.info(
         "scheduled harvest of %s: %s %s", config.name, report.status.value, dict(report.counts)
     )
@@ -76,8 +79,21 @@ def serve(runtime: Runtime, *, host: str, port: int, scheduler: bool = True) -> 
     jobs = build_scheduler(runtime) if scheduler else None
     if jobs is not None:
         jobs.start()
+    _access_logging()
     try:
-        uvicorn.run(app, host=host, port=port, log_level="info")
+        uvicorn.run(app, host=host, port=port, log_level="info", access_log=False)
     finally:
         if jobs is not None:
             jobs.shutdown(wait=False)
+
+
+def _access_logging() -> None:
+    """One JSON line per request on stderr (``meahub.access``), instead of uvicorn's own
+    access log: plain, so a log shipper can read it, and cheap on the hot path."""
+    access = logging.getLogger("meahub.access")
+    if not access.handlers:
+        handler = logging.StreamHandler(sys.stderr)
+        handler.setFormatter(logging.Formatter("%(message)s"))
+        access.addHandler(handler)
+    access.setLevel(logging.INFO)
+    access.propagate = False

@@ -20,6 +20,7 @@ Example::
 
 from __future__ import annotations
 
+import dataclasses
 import os
 import re
 import tomllib
@@ -34,6 +35,7 @@ __all__ = [
     "DEFAULT_BASE_IRI",
     "DEFAULT_CONFIG_FILE",
     "HarvestSettings",
+    "LinkingSettings",
     "ServerSettings",
     "Settings",
     "SourceConfig",
@@ -108,6 +110,14 @@ class ServerSettings:
 
 
 @dataclass(frozen=True, kw_only=True)
+class LinkingSettings:
+    """Inferred Aichi target links: on or off, and the score a link must pass."""
+
+    enabled: bool = True
+    threshold: float = 0.5
+
+
+@dataclass(frozen=True, kw_only=True)
 class HarvestSettings:
     user_agent: str = "MEA-Hub/0.1 (+https://w3id.org/mea; InforMEA-style harvester)"
     max_delete_share: float = 0.2
@@ -156,6 +166,7 @@ class Settings:
     store: StoreSettings = field(default_factory=StoreSettings)
     server: ServerSettings = field(default_factory=ServerSettings)
     harvest: HarvestSettings = field(default_factory=HarvestSettings)
+    linking: LinkingSettings = field(default_factory=LinkingSettings)
     sources: tuple[SourceConfig, ...] = ()
     config_path: Path | None = None
 
@@ -193,13 +204,7 @@ def load_settings(path: str | os.PathLike[str] | None = None) -> Settings:
     server = settings.server
     if token:
         server = ServerSettings(**{**server.__dict__, "admin_token": token})
-    return Settings(
-        store=settings.store,
-        server=server,
-        harvest=settings.harvest,
-        sources=settings.sources,
-        config_path=file if file.exists() else None,
-    )
+    return dataclasses.replace(settings, server=server, config_path=file if file.exists() else None)
 
 
 def settings_from_mapping(data: Mapping[str, Any], *, base_dir: Path | None = None) -> Settings:
@@ -207,7 +212,7 @@ def settings_from_mapping(data: Mapping[str, Any], *, base_dir: Path | None = No
 
     :raises ConfigError: on unknown keys, wrong types or inconsistent values.
     """
-    _check_keys(data, {"store", "server", "harvest", "sources"}, "top level")
+    _check_keys(data, {"store", "server", "harvest", "linking", "sources"}, "top level")
     sources = tuple(_source(s, i) for i, s in enumerate(data.get("sources", [])))
     names = [s.name for s in sources]
     if len(set(names)) != len(names):
@@ -216,6 +221,7 @@ def settings_from_mapping(data: Mapping[str, Any], *, base_dir: Path | None = No
         store=_store(data.get("store", {}), base_dir),
         server=_server(data.get("server", {}), base_dir),
         harvest=_harvest(data.get("harvest", {})),
+        linking=_linking(data.get("linking", {})),
         sources=sources,
     )
 
@@ -302,6 +308,16 @@ def _harvest(table: Mapping[str, Any]) -> HarvestSettings:
     if "max_delete_share" in table:
         values["max_delete_share"] = _share(table["max_delete_share"], "harvest.max_delete_share")
     return HarvestSettings(**values)
+
+
+def _linking(table: Mapping[str, Any]) -> LinkingSettings:
+    _check_keys(table, {"enabled", "threshold"}, "[linking]")
+    values: dict[str, Any] = {}
+    if "enabled" in table:
+        values["enabled"] = _typed(table, "enabled", bool, "linking")
+    if "threshold" in table:
+        values["threshold"] = _share(table["threshold"], "linking.threshold")
+    return LinkingSettings(**values)
 
 
 def _share(value: Any, where: str) -> float:

@@ -22,7 +22,9 @@ from harvester.exceptions import QueryError, StoreError
 from harvester.settings import ServerSettings
 from harvester.store import MeaStore
 
-from .endpoint import preflight, sparql_endpoint
+from .endpoint import preflight_endpoint, sparql_endpoint
+from .operations import Operations
+from .public import with_public_routes
 
 __all__ = ["EXAMPLE_QUERIES", "create_app"]
 
@@ -80,15 +82,29 @@ def create_app(
 
     :param status: returns the harvest status for ``GET /status``; ``{}`` when not given.
     """
+    ops = Operations(store, settings, status)
     routes = [
         Route("/", home, methods=["GET"], name="home"),
         Route("/health", health, methods=["GET"], name="health"),
         Route("/status", status_endpoint(status), methods=["GET"], name="status"),
-        Route("/sparql", sparql_endpoint(store, settings), methods=["GET", "POST"], name="sparql"),
-        Route("/sparql", preflight, methods=["OPTIONS"], name="sparql-preflight"),
+        Route(
+            "/sparql",
+            sparql_endpoint(store, settings, ops.pool),
+            methods=["GET", "POST"],
+            name="sparql",
+        ),
+        Route(
+            "/sparql", preflight_endpoint(settings), methods=["OPTIONS"], name="sparql-preflight"
+        ),
+        *ops.routes(),
     ]
     handlers = {QueryError: _query_error, StoreError: _store_error}
-    return Starlette(routes=routes, exception_handlers=handlers)
+    return Starlette(
+        routes=with_public_routes(routes, store, settings, status),
+        exception_handlers=handlers,
+        middleware=ops.middleware(),
+        lifespan=ops.lifespan,
+    )
 
 
 async def _query_error(request: Request, exc: Exception) -> Response:

@@ -14,8 +14,8 @@ import hashlib
 import logging
 import time
 from collections.abc import Iterable
-from email.utils import format_datetime, parsedate_to_datetime
 from datetime import UTC, datetime
+from email.utils import format_datetime, parsedate_to_datetime
 
 from starlette.datastructures import Headers
 

@@ -22,12 +22,14 @@ from dataclasses import dataclass, field
 import pyoxigraph as ox
 
 from harvester.store import MeaStore
-from harvester.vocab import DCTERMS, PROV, RDFS, SKOS
+from harvester.vocab import DCTERMS, RDFS, SKOS
 
 __all__ = ["MAX_INVERSE", "Description", "Statement", "describe"]
 
 #: Inverse links fetched per page (the page says when there are more).
 MAX_INVERSE = 1000
+#: Inverse subjects per property whose labels are looked up (the page lists as many).
+LABELLED_INVERSE = 50
 #: Graph statements fetched for a graph IRI.
 MAX_GRAPH_STATEMENTS = 5000
 
@@ -146,13 +148,24 @@ def _runs(store: MeaStore, node: ox.NamedNode) -> list[tuple[str, str | None]]:
 
 
 def _named(found: Description) -> set[str]:
-    names = {found.iri}
-    for statement in found.statements():
-        for term in (statement.subject, statement.predicate, statement.object):
-            if isinstance(term, ox.NamedNode):
-                names.add(term.value)
-    names.update(run for run, _ in found.runs)
+    """The IRIs a page shows: everything in the own and owned statements, the predicates of
+    the inverse links, and only the first :data:`LABELLED_INVERSE` subjects of each (a page
+    lists no more; a treaty has thousands of decisions)."""
+    names = {found.iri, *(run for run, _ in found.runs)}
+    for statement in (*found.outgoing, *found.owned):
+        names.update(_iris(statement.subject, statement.predicate, statement.object))
+    per_predicate: dict[str, int] = {}
+    for statement in found.inverse:
+        seen = per_predicate.get(statement.predicate.value, 0)
+        per_predicate[statement.predicate.value] = seen + 1
+        names.update(
+            _iris(statement.predicate, *([statement.subject] if seen < LABELLED_INVERSE else []))
+        )
     return names
+
+
+def _iris(*terms: Term) -> Iterator[str]:
+    return (t.value for t in terms if isinstance(t, ox.NamedNode))
 
 
 def labels_of(store: MeaStore, iris: Iterable[str]) -> dict[str, list[ox.Literal]]:

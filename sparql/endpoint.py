@@ -26,6 +26,7 @@ Status codes:
 
 from __future__ import annotations
 
+import functools
 import logging
 import time
 from collections.abc import Awaitable, Callable, Sequence
@@ -58,6 +59,7 @@ __all__ = [
     "describe",
     "preflight_endpoint",
     "read_request",
+    "sparql_endpoint",
 ]
 
 log = logging.getLogger(__name__)
@@ -270,8 +272,19 @@ class SparqlEndpoint:
         response.headers["Vary"] = _VARY if origins and "*" not in origins else "Accept"
         elapsed_ms = (time.perf_counter() - started) * 1000
         length = len(query) if query is not None else 0
-        log.info("sparql query: %s chars, %.1f ms, status %s", length, elapsed_ms, response.status_code)
+        log.info(
+            "sparql query: %s chars, %.1f ms, status %s", length, elapsed_ms, response.status_code
+        )
         return response
+
+
+def sparql_endpoint(
+    store: MeaStore,
+    settings: ServerSettings,
+    pool: Callable[[], WorkerPool | None] = lambda: None,
+) -> Handler:
+    """The ``/sparql`` endpoint (GET and POST) over ``store``; see :class:`SparqlEndpoint`."""
+    return SparqlEndpoint(store, settings, pool).__call__
 
 
 def _job_format(choice: Choice | None) -> tuple[str, str] | None:
@@ -301,11 +314,19 @@ def _check_allowed(query: str, settings: ServerSettings) -> None:
         raise ProtocolError(403, f"SERVICE is not allowed to: {', '.join(refused)}")
 
 
-def _choose(formats: Sequence[Format], request: ProtocolRequest) -> Choice | None:
-    return negotiate_format(formats, request.accept, request.overrides)
+def _choose(formats: tuple[Format, ...], request: ProtocolRequest) -> Choice | None:
+    return _negotiate(formats, request.accept, request.overrides)
 
 
-def _not_acceptable(request: ProtocolRequest, formats: Sequence[Format]) -> ProtocolError:
+@functools.lru_cache(maxsize=512)
+def _negotiate(
+    formats: tuple[Format, ...], accept: str | None, overrides: tuple[str, ...]
+) -> Choice | None:
+    """:func:`~sparql.negotiation.negotiate`, remembered: clients send few distinct headers."""
+    return negotiate_format(formats, accept, overrides)
+
+
+def _not_acceptable(request: ProtocolRequest, formats: tuple[Format, ...]) -> ProtocolError:
     offered = ", ".join(dict.fromkeys(t for f in formats for t in f.media_types))
     return ProtocolError(406, f"Cannot answer with {request.accept!r}; available: {offered}.")
 

@@ -170,9 +170,7 @@ def _capped(
     return _reserialize(data, staging, fmt), rows, writer.full
 
 
-def _reserialize(
-    data: bytes, staging: ox.RdfFormat | ox.QueryResultsFormat, fmt: Format
-) -> bytes:
+def _reserialize(data: bytes, staging: ox.RdfFormat | ox.QueryResultsFormat, fmt: Format) -> bytes:
     if isinstance(staging, ox.RdfFormat):
         assert isinstance(fmt.syntax, ox.RdfFormat)
         return ox.serialize(ox.parse(data, format=staging), format=fmt.syntax) or b""

@@ -60,14 +60,27 @@ def _skip_prologue(tokens: list[tuple[str, str]]) -> tuple[dict[str, str], int]:
 
 
 def is_update(text: str) -> bool:
-    """True when ``text`` is a SPARQL Update request rather than a query."""
-    tokens = list(_tokens(text))
-    _, first = _skip_prologue(tokens)
-    return first < len(tokens) and tokens[first][1].upper() in UPDATE_KEYWORDS
+    """True when ``text`` is a SPARQL Update request rather than a query.
+
+    Reads tokens only up to the first one after the prologue (this runs on every query).
+    """
+    tokens = _tokens(text)
+    for _, value in tokens:
+        word = value.upper()
+        if word == "PREFIX":  # PREFIX name: <iri>
+            next(tokens, None)
+            next(tokens, None)
+        elif word != "BASE":  # BASE <iri> is skipped as two tokens
+            return word in UPDATE_KEYWORDS
+        else:
+            next(tokens, None)
+    return False
 
 
 def service_targets(text: str) -> list[str | None]:
     """The endpoint IRI of each ``SERVICE`` in ``text``; None where it is not a constant IRI."""
+    if "service" not in text.lower():  # the common case, without lexing
+        return []
     tokens = list(_tokens(text))
     prefixes, _ = _skip_prologue(tokens)
     targets: list[str | None] = []

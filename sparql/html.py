@@ -64,7 +64,7 @@ def page(
         + "".join(line + "\n" for line in head)
         + "</head>\n<body>\n"
         + _navigation()
-        + f'<main>\n<h1{heading_lang}>{esc(title)}</h1>\n{body}\n</main>\n</body>\n</html>\n'
+        + f"<main>\n<h1{heading_lang}>{esc(title)}</h1>\n{body}\n</main>\n</body>\n</html>\n"
     )
 
 

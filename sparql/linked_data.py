@@ -36,12 +36,14 @@ from .links import ONTOLOGY_IRI, Linker
 from .negotiation import JSON_LD, N_TRIPLES, RDF_XML, TURTLE, Choice, Format, Kind, negotiate
 from .resource_page import Alternate, PageContext, render_resource
 
-__all__ = ["HTML", "LD_FORMATS", "LinkedData", "fallback_route", "linked_data_routes"]
+__all__ = ["HTML", "LD_FORMATS", "LinkedData", "alternates", "fallback_route", "linked_data_routes"]
 
 log = logging.getLogger(__name__)
 
 #: HTML as a negotiable format (its ``syntax`` is unused: pages are rendered, not serialised).
-HTML = Format("html", Kind.GRAPH, ("text/html", "application/xhtml+xml"), ("html",), TURTLE.syntax, "")
+HTML = Format(
+    "html", Kind.GRAPH, ("text/html", "application/xhtml+xml"), ("html",), TURTLE.syntax, ""
+)
 #: What a resource is offered in; the first is the answer to ``*/*`` or no ``Accept``.
 LD_FORMATS: tuple[Format, ...] = (TURTLE, JSON_LD, N_TRIPLES, RDF_XML, HTML)
 _LABELS = {"turtle": "Turtle", "jsonld": "JSON-LD", "ntriples": "N-Triples", "rdfxml": "RDF/XML"}
@@ -90,7 +92,7 @@ class LinkedData:
         languages = preferred_languages(
             request.headers.get("accept-language"), request.query_params.get("lang")
         )
-        ctx = PageContext(self.linker, languages, _alternates(request))
+        ctx = PageContext(self.linker, languages, alternates(request))
         return html_response(render_resource(found, ctx), headers=_VARY)
 
 
@@ -129,11 +131,13 @@ def _rdf(found: Description, choice: Choice) -> Response:
     return Response(body, media_type=choice.media_type, headers=_VARY)
 
 
-def _alternates(request: Request) -> list[Alternate]:
+def alternates(request: Request) -> list[Alternate]:
     """Links to this page's RDF, keeping its other parameters (``iri=``)."""
     kept = [(k, v) for k, v in request.query_params.multi_items() if k not in ("format", "lang")]
     return [
-        Alternate(_LABELS[f.name], f.media_types[0], "?" + urlencode([*kept, ("format", f.aliases[0])]))
+        Alternate(
+            _LABELS[f.name], f.media_types[0], "?" + urlencode([*kept, ("format", f.aliases[0])])
+        )
         for f in LD_FORMATS
         if f is not HTML
     ]

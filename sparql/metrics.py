@@ -46,14 +46,14 @@ class Metrics:
         self._lock = threading.Lock()
         self.requests: Counter[tuple[str, str, int]] = Counter()
         self.buckets: dict[str, list[int]] = {}
-        self.sums: Counter[str] = Counter()
+        self.sums: dict[str, float] = {}
 
     def observe(self, route: str, method: str, status: int, seconds: float) -> None:
         with self._lock:
             self.requests[(route, method, status)] += 1
             counts = self.buckets.setdefault(route, [0] * (len(BUCKETS) + 1))
             counts[_bucket(seconds)] += 1
-            self.sums[route] += seconds
+            self.sums[route] = self.sums.get(route, 0.0) + seconds
 
     def render(self, pool: WorkerPool | None, status: Mapping[str, Any]) -> str:
         """All metrics in the Prometheus text format."""
@@ -120,7 +120,9 @@ def _harvest_lines(status: Mapping[str, Any]) -> list[str]:
         run = run or {}
         lines.append(f"meahub_harvest_last_run{_labels(source=name, status=_status(run))} 1")
         for outcome, n in sorted((run.get("counts") or {}).items()):
-            records.append(f"meahub_harvest_last_records{_labels(source=name, outcome=outcome)} {n}")
+            records.append(
+                f"meahub_harvest_last_records{_labels(source=name, outcome=outcome)} {n}"
+            )
         stamp = _timestamp(run.get("ended"))
         if stamp is not None:
             ended.append(f"meahub_harvest_last_end_timestamp_seconds{_labels(source=name)} {stamp}")
@@ -187,9 +189,7 @@ class MetricsMiddleware:
             access_log.info("%s", json.dumps(_access_entry(scope, route, sent, seconds)))
 
 
-def _access_entry(
-    scope: Scope, route: str, sent: dict[str, int], seconds: float
-) -> dict[str, Any]:
+def _access_entry(scope: Scope, route: str, sent: dict[str, int], seconds: float) -> dict[str, Any]:
     client = scope.get("client")
     headers = dict(scope.get("headers") or [])
     return {

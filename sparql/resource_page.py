@@ -14,7 +14,7 @@ import pyoxigraph as ox
 
 from harvester.vocab import DCTERMS, MEA, PREFIXES, PROV, RDF, XSD
 
-from .describe import LABEL_PROPERTIES, Description, Statement, Term
+from .describe import LABEL_PROPERTIES, LABELLED_INVERSE, Description, Statement, Term
 from .html import esc, link, page
 from .languages import best_literal, rank_literals
 from .links import Linker
@@ -22,7 +22,7 @@ from .links import Linker
 __all__ = ["Alternate", "PageContext", "compact", "render_resource"]
 
 #: Inverse links listed per property (the rest are counted, and reachable by SPARQL).
-INVERSE_SHOWN = 50
+INVERSE_SHOWN = LABELLED_INVERSE
 
 _EXTRA_PREFIXES = {
     "treaty": "https://w3id.org/mea/treaty/",
@@ -99,18 +99,22 @@ def _properties(desc: Description, ctx: PageContext) -> str:
     shown = [s for s in desc.outgoing if s.predicate.value not in _PROVENANCE]
     if not shown:
         return ""
-    return '<section id="properties">\n<h2>Properties</h2>\n' + _table(shown, desc, ctx) + "</section>"
+    return (
+        '<section id="properties">\n<h2>Properties</h2>\n' + _table(shown, desc, ctx) + "</section>"
+    )
 
 
 def _table(statements: Iterable[Statement], desc: Description, ctx: PageContext) -> str:
     groups: dict[str, list[Term]] = defaultdict(list)
     for statement in statements:
         groups[statement.predicate.value].append(statement.object)
-    rows = [
-        f"<tr><th>{_term(ox.NamedNode(p), desc, ctx)}</th><td>{_values(groups[p], desc, ctx)}</td></tr>"
-        for p in sorted(groups, key=_property_order)
-    ]
+    rows = [_row(p, groups[p], desc, ctx) for p in sorted(groups, key=_property_order)]
     return "<table>\n" + "\n".join(rows) + "\n</table>\n"
+
+
+def _row(predicate: str, values: list[Term], desc: Description, ctx: PageContext) -> str:
+    label = _term(ox.NamedNode(predicate), desc, ctx)
+    return f"<tr><th>{label}</th><td>{_values(values, desc, ctx)}</td></tr>"
 
 
 def _property_order(predicate: str) -> tuple[int, str]:
@@ -160,7 +164,9 @@ def _parts(desc: Description, ctx: PageContext) -> str:
     return '<section id="parts">\n<h2>Parts</h2>\n' + "\n".join(blocks) + "</section>"
 
 
-def _part(node: ox.NamedNode | ox.BlankNode, rows: list[Statement], desc: Description, ctx: PageContext) -> str:
+def _part(
+    node: ox.NamedNode | ox.BlankNode, rows: list[Statement], desc: Description, ctx: PageContext
+) -> str:
     heading = esc("_:" + node.value) if isinstance(node, ox.BlankNode) else _term(node, desc, ctx)
     return f'<h3 id="{esc(_anchor(node))}">{heading}</h3>\n' + _table(rows, desc, ctx)
 
@@ -179,8 +185,9 @@ def _inverse(desc: Description, ctx: PageContext) -> str:
 
 
 def _inverse_row(predicate: str, subjects: list[Term], desc: Description, ctx: PageContext) -> str:
-    unique = sorted(set(subjects), key=lambda s: title_of(desc, s.value, ctx.languages)[0])
-    shown = _values(unique[:INVERSE_SHOWN], desc, ctx)
+    unique = list(dict.fromkeys(subjects))  # the first ones fetched are the labelled ones
+    first = sorted(unique[:INVERSE_SHOWN], key=lambda s: title_of(desc, s.value, ctx.languages)[0])
+    shown = _values(first, desc, ctx)
     rest = len(unique) - INVERSE_SHOWN
     extra = f'<p class="more">and {rest} more</p>' if rest > 0 else ""
     label = _term(ox.NamedNode(predicate), desc, ctx)
@@ -201,11 +208,17 @@ def _graph_table(statements: list[Statement], desc: Description, ctx: PageContex
 def _provenance(desc: Description, ctx: PageContext) -> str:
     items = [_provenance_item(p, desc, ctx) for p in _PROVENANCE[:2]]
     items += [_run_item(run, started, desc, ctx) for run, started in desc.runs]
-    items += [f"<dt>Named graph</dt><dd>{_term(ox.NamedNode(g), desc, ctx)}</dd>" for g in desc.graphs()]
+    items += [
+        f"<dt>Named graph</dt><dd>{_term(ox.NamedNode(g), desc, ctx)}</dd>" for g in desc.graphs()
+    ]
     modified = desc.values(DCTERMS + "modified")
     items += [f"<dt>Modified at the source</dt><dd>{_term(m, desc, ctx)}</dd>" for m in modified]
     body = "".join(i for i in items if i)
-    return f'<section id="provenance">\n<h2>Provenance</h2>\n<dl>{body}</dl>\n</section>' if body else ""
+    return (
+        f'<section id="provenance">\n<h2>Provenance</h2>\n<dl>{body}</dl>\n</section>'
+        if body
+        else ""
+    )
 
 
 def _provenance_item(predicate: str, desc: Description, ctx: PageContext) -> str:

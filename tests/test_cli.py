@@ -131,3 +131,11 @@ def test_bad_config_is_a_clear_error(tmp_path: Path, capsys: pytest.CaptureFixtu
 def test_unknown_source_name(config: Path, capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["harvest", "--config", str(config), "--source", "nope"]) == 2
     assert "unknown source 'nope'" in capsys.readouterr().err
+
+
+def test_link_command(config: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    main(["harvest", "--config", str(config), "--source", "demo-cms"])
+    capsys.readouterr()
+    assert main(["link", "--config", str(config), "--threshold", "0.6"]) == 0
+    assert "inferred target links (threshold 0.6" in capsys.readouterr().out
+    assert main(["link", "--config", str(config), "--threshold", "2"]) == 2

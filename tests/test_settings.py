@@ -73,3 +73,23 @@ def test_entity_urls_override_the_service_root() -> None:
     config = settings_from_mapping({"sources": [source]}).sources[0]
     assert config.url_for("Contacts") == "https://c.test/Contacts.svc"
     assert config.url_for("Decisions") == "https://cms.test/informea.svc"
+
+
+def test_endpoint_limits_and_cors() -> None:
+    server = settings_from_mapping(
+        {"server": {"query_workers": 4, "max_result_rows": 10, "cors_origins": ["https://a.org"]}}
+    ).server
+    assert (server.query_workers, server.max_result_rows) == (4, 10)
+    assert server.cors_origins == ("https://a.org",)
+    defaults = settings_from_mapping({}).server
+    assert (defaults.query_workers, defaults.max_result_rows) == (2, 100_000)
+    assert defaults.cors_origins == ("*",)
+
+
+@pytest.mark.parametrize(
+    "server",
+    [{"query_workers": 0}, {"max_result_rows": 0}, {"query_timeout": 0}, {"cors_origins": "*"}],
+)
+def test_endpoint_limits_are_checked(server: dict[str, object]) -> None:
+    with pytest.raises(ConfigError):
+        settings_from_mapping({"server": server})

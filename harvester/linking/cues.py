@@ -25,7 +25,15 @@ from pathlib import Path
 from rdflib import Graph, Literal
 from rdflib.namespace import SKOS
 
-from .lexicon import EXTRA_CUES, FOREIGN_CUES, GENERIC_WORDS, PROCEDURAL_CUES, WEIGHT_OVERRIDES
+from .lexicon import (
+    BOILERPLATE,
+    EXCLUDED_CUES,
+    EXTRA_CUES,
+    FOREIGN_CUES,
+    GENERIC_WORDS,
+    PROCEDURAL_CUES,
+    WEIGHT_OVERRIDES,
+)
 from .text import stem_phrase
 
 __all__ = [
@@ -46,7 +54,8 @@ _TARGET_IRI_RE = re.compile(r"/target-(\d+)$")
 class Cue:
     """One cue, ready for matching.
 
-    :ivar target: the Aichi target (1..20), or 0 for a procedural cue.
+    :ivar target: the Aichi target (1..20), or 0 for a procedural or boilerplate cue
+        (boilerplate: a set phrase that only hides the cues inside it).
     :ivar label: the cue as written (reported as evidence).
     :ivar parts: stemmed parts; one part is a phrase, several a window cue.
     :ivar weight: evidence strength 0..1 (for procedural cues: the share of scores taken away).
@@ -101,11 +110,21 @@ def build_cues(keywords: Mapping[int, Iterable[str]], titles: Mapping[int, str])
     """All English cues of the 20 targets, weighted and de-duplicated per target."""
     weighted: dict[tuple[int, tuple[tuple[str, ...], ...]], Cue] = {}
     for target, label, weight in _ontology_cues(keywords, titles):
-        _keep_strongest(weighted, Cue(target, label, _parts(label, "en"), weight, _negatable(label)))
+        if label in EXCLUDED_CUES:
+            continue
+        _keep_strongest(
+            weighted, Cue(target, label, _parts(label, "en"), weight, _negatable(label))
+        )
     for target, extra in EXTRA_CUES.items():
         for label, weight in extra.items():
             _keep_strongest(weighted, Cue(target, label, _parts(label, "en"), weight))
-    return [cue for cue in weighted.values() if cue.parts]
+    boilerplate = [Cue(0, label, _parts(label, "en"), 0.0, False) for label in BOILERPLATE]
+    return [cue for cue in weighted.values() if cue.parts and not _numeric(cue)] + boilerplate
+
+
+def _numeric(cue: Cue) -> bool:
+    """Whether a cue is only numbers ("17%" stems to "17": it would match any paragraph 17)."""
+    return all(stem.isdigit() for part in cue.parts for stem in part)
 
 
 def _ontology_cues(

@@ -49,11 +49,11 @@ _EXPLICIT_RE = re.compile(
     re.IGNORECASE,
 )
 _RANGE_RE = re.compile(r"(\d{1,2})\s*(?:to|-|–)\s*(\d{1,2})")
-_FUNCTION_WORD_RE = re.compile(
-    r"\b(the|of|and|les|des|du|et|aux|los|las|del|y)\b", re.IGNORECASE
-)
-_LANG_OF_WORD = {"the": "en", "of": "en", "and": "en", "les": "fr", "des": "fr", "du": "fr",
-                 "et": "fr", "aux": "fr", "los": "es", "las": "es", "del": "es", "y": "es"}  # fmt: skip
+_FUNCTION_WORD_RE = re.compile(r"\b(the|of|and|les|des|du|et|aux|los|las|del|y)\b", re.IGNORECASE)
+_LANG_OF_WORD = {
+    "the": "en", "of": "en", "and": "en", "les": "fr", "des": "fr", "du": "fr", "et": "fr",
+    "aux": "fr", "los": "es", "las": "es", "del": "es", "y": "es",
+}  # fmt: skip
 
 
 @dataclass(frozen=True, slots=True)
@@ -135,22 +135,28 @@ def _language(text: str, lang: str) -> str:
 
 
 def _per_target(hits: Iterable[Hit]) -> dict[int, list[Hit]]:
-    """Hits grouped by target, without hits contained in a longer phrase hit."""
-    grouped: dict[int, list[Hit]] = defaultdict(list)
+    """Hits grouped by target, leaving out those covered by another hit (:func:`_covers`)."""
+    kept: list[Hit] = []
     for hit in sorted(hits, key=lambda h: h.start - h.end):
-        kept = grouped[hit.cue.target]
-        if not any(_inside(hit, other) for other in kept):
+        if not any(_covers(other, hit) for other in kept):
             kept.append(hit)
+    grouped: dict[int, list[Hit]] = defaultdict(list)
+    for hit in kept:
+        if hit.cue.target:
+            grouped[hit.cue.target].append(hit)
     return grouped
 
 
-def _inside(hit: Hit, other: Hit) -> bool:
-    return (
-        len(other.cue.parts) == 1
-        and other.start <= hit.start
-        and hit.end <= other.end
-        and (other.start, other.end) != (hit.start, hit.end)
-    )
+def _covers(other: Hit, hit: Hit) -> bool:
+    """Whether phrase hit ``other`` spans ``hit``: any hit of the same target or boilerplate,
+    a strictly shorter one of another target ("poverty eradication" hides "eradication");
+    a window hit only when strictly shorter or inside boilerplate."""
+    if len(other.cue.parts) > 1 or not (other.start <= hit.start and hit.end <= other.end):
+        return False
+    longer = other.end - other.start > hit.end - hit.start
+    if len(hit.cue.parts) > 1:  # a window cue adds a second word: only a longer phrase hides it
+        return longer or other.cue.target == 0
+    return longer or other.cue.target in (0, hit.cue.target)
 
 
 def _combine(

@@ -4,12 +4,13 @@ Text and cues go through the same :func:`analyse` so that a multi-word cue is ma
 phrase over normalised tokens: lower case, Snowball stems, stop words dropped ("loss of natural
 habitats" and "natural habitat loss" both become stems without "of"). Tokens that follow a
 negation trigger ("not", "no", "excluding"...) up to :data:`NEGATION_SCOPE` content words or the
-next clause boundary (``, ; : . ( )``) are flagged as negated.
+next clause boundary (``, ; : . ( )``, "but", "whereas"...) are flagged as negated.
 """
 
 from __future__ import annotations
 
 import re
+import threading
 from collections.abc import Callable
 from dataclasses import dataclass
 from functools import lru_cache
@@ -22,14 +23,14 @@ NEGATION_SCOPE = 5
 """How many content words after a negation trigger are negated (unless a boundary comes first)."""
 
 _TOKEN_RE = re.compile(r"[^\W_]+|[;:,.!?()\[\]]")
-_BOUNDARY = frozenset(";:,.!?()[]")
+_BOUNDARY = frozenset([*";:,.!?()[]", "but", "however", "whereas", "while"])
 _SNOWBALL_NAMES = {"en": "english", "fr": "french", "es": "spanish"}
 
 _STOP_WORDS: dict[str, frozenset[str]] = {
     "en": frozenset(
         "a an the of and or to in on for with by as at from its their his her our is are be "
-        "been being was were that this these those which who whose it all any such into upon "
-        "including include includes also well inter alia s where shall should may will would "
+        "been was were that this these those which who whose it all any such into upon "
+        "including include includes also inter alia s where shall should may will would "
         "has have had other relevant".split()
     ),
     "fr": frozenset(
@@ -68,12 +69,19 @@ class Analysed:
 
 @lru_cache(maxsize=8)
 def stemmer_for(lang: str) -> Callable[[str], str]:
-    """A cached stemming function for ``lang`` (``en``, ``fr`` or ``es``).
+    """A cached, thread-safe stemming function for ``lang`` (``en``, ``fr`` or ``es``).
 
     :raises KeyError: for a language without a Snowball stemmer here.
     """
     stemmer = snowballstemmer.stemmer(_SNOWBALL_NAMES[lang])
-    return lru_cache(maxsize=200_000)(stemmer.stemWord)
+    lock = threading.Lock()  # a Snowball stemmer object keeps state while it stems
+
+    @lru_cache(maxsize=200_000)
+    def stem(word: str) -> str:
+        with lock:
+            return str(stemmer.stemWord(word))
+
+    return stem
 
 
 def analyse(text: str, lang: str = "en") -> Analysed:

@@ -1,0 +1,187 @@
+"""The dataset description at /.well-known/void and the dumps it points to."""
+
+from __future__ import annotations
+
+import gzip
+from collections.abc import Iterator
+from pathlib import Path
+
+import pyoxigraph as ox
+import pytest
+import rdflib
+
+from harvester.dumps import NQUADS_DUMP, TURTLE_DUMP, read_manifest, write_dumps
+from harvester.exceptions import ConfigError
+from harvester.settings import ServerSettings, settings_from_mapping
+from sparql import create_app
+
+from .conftest import HUB, Hub, provider
+from .public_site import MEA, Site, TestClient, open_site
+
+VOID = rdflib.Namespace("http://rdfs.org/ns/void#")
+DCAT = rdflib.Namespace("http://www.w3.org/ns/dcat#")
+DCTERMS = rdflib.Namespace("http://purl.org/dc/terms/")
+DATASET = rdflib.URIRef(HUB + ".well-known/void#dataset")
+LICENSE = "https://creativecommons.org/licenses/by/4.0/"
+
+
+@pytest.fixture
+def site(tmp_path: Path) -> Iterator[Site]:
+    opened = open_site(tmp_path / "dumps")
+    yield opened
+    opened.close()
+
+
+def _void(client: TestClient, accept: str = "text/turtle", syntax: str = "turtle") -> rdflib.Graph:
+    response = client.get("/.well-known/void", headers={"Accept": accept})
+    assert response.status_code == 200
+    return rdflib.Graph().parse(data=response.content, format=syntax)
+
+
+def _partition_count(graph: rdflib.Graph, subject: rdflib.term.Node, cls: str) -> int:
+    for partition in graph.objects(subject, VOID.classPartition):
+        if graph.value(partition, VOID["class"]) == rdflib.URIRef(cls):
+            return int(graph.value(partition, VOID.entities))  # type: ignore[arg-type]
+    raise AssertionError(f"no partition for {cls}")
+
+
+def _count(site: Site, cls: str) -> int:
+    return Hub(site.runtime).count(cls)
+
+
+def test_void_describes_the_dataset_and_its_counts(site: Site) -> None:
+    graph = _void(site.client)
+    assert (DATASET, rdflib.RDF.type, VOID.Dataset) in graph
+    assert (DATASET, rdflib.RDF.type, DCAT.Dataset) in graph
+    assert graph.value(DATASET, VOID.sparqlEndpoint) == rdflib.URIRef(HUB + "sparql")
+    assert int(graph.value(DATASET, VOID.triples)) == len(site.runtime.store)  # type: ignore[arg-type]
+    for cls in ("Decision", "Meeting", "NationalReport", "FocalPoint"):
+        assert _partition_count(graph, DATASET, MEA + cls) == _count(site, cls)
+    assert graph.value(DATASET, DCTERMS.license) is None  # none claimed unless configured
+
+
+def test_void_has_a_subset_per_source_with_freshness(site: Site) -> None:
+    graph = _void(site.client)
+    subsets = list(graph.objects(DATASET, VOID.subset))
+    assert len(subsets) == 1
+    subset = subsets[0]
+    assert graph.value(subset, DCTERMS.source) == rdflib.URIRef(HUB + "source/prov")
+    assert _partition_count(graph, subset, MEA + "Decision") == len(site.dataset["Decisions"])
+    run_time = next(
+        iter(
+            site.runtime.store.query(
+                "SELECT ?t WHERE { ?r a <http://www.w3.org/ns/prov#Activity> ; <http://www.w3.org/ns/prov#startedAtTime> ?t }"
+            )
+        )
+    )["t"].value  # type: ignore[index]
+    when = rdflib.Literal(run_time, datatype=rdflib.XSD.dateTime)
+    assert graph.value(subset, DCTERMS.modified) == when
+    assert graph.value(subset, rdflib.URIRef(MEA + "lastHarvested")) == when
+    assert str(graph.value(subset, rdflib.URIRef("http://www.w3.org/ns/prov#wasDerivedFrom"))) == (
+        "http://prov.test/informea.svc"
+    )
+
+
+def test_status_callable_gives_the_last_successful_harvest(site: Site) -> None:
+    ended = "2099-01-01T00:00:00+00:00"
+    status = {"sources": {"prov": {"status": "ok", "ended": ended}, "off": {"status": "failed"}}}
+    client = TestClient(create_app(site.runtime.store, site.server, status=lambda: status))
+    graph = _void(client)
+    subset = rdflib.URIRef(HUB + ".well-known/void#source-prov")
+    assert str(graph.value(subset, rdflib.URIRef(MEA + "lastHarvested"))) == ended
+
+
+def test_licence_title_and_publisher_come_from_config(tmp_path: Path) -> None:
+    table = {"base_iri": HUB, "license": LICENSE, "title": "Hub", "publisher": "Secretariat"}
+    server = settings_from_mapping(
+        {"server": {**table, "dumps_dir": "dumps"}}, base_dir=tmp_path
+    ).server
+    assert server.dumps_dir == tmp_path / "dumps"
+    site = open_site(tmp_path, license=LICENSE, title="Hub", publisher="Secretariat")
+    graph = _void(site.client)
+    assert graph.value(DATASET, DCTERMS.license) == rdflib.URIRef(LICENSE)
+    assert graph.value(DATASET, DCTERMS.title) == rdflib.Literal("Hub", lang="en")
+    publisher = graph.value(DATASET, DCTERMS.publisher)
+    assert str(graph.value(publisher, rdflib.FOAF.name)) == "Secretariat"
+    site.close()
+
+
+def test_server_keys_are_type_checked() -> None:
+    with pytest.raises(ConfigError):
+        settings_from_mapping({"server": {"license": 4}})
+
+
+def test_void_in_json_ld_and_html(site: Site) -> None:
+    graph = _void(site.client, "application/ld+json", "json-ld")
+    assert (DATASET, rdflib.RDF.type, VOID.Dataset) in graph
+    page = site.client.get("/.well-known/void", headers={"Accept": "text/html"})
+    assert page.headers["content-type"].startswith("text/html")
+    assert "default-src 'none'" in page.headers["content-security-policy"]
+    assert 'href="/dumps/latest.nq.gz"' in page.text
+    assert 'href="/sparql"' in page.text
+
+
+def test_void_lists_the_dumps_as_distributions(site: Site) -> None:
+    graph = _void(site.client)
+    dumps = {str(d) for d in graph.objects(DATASET, VOID.dataDump)}
+    assert dumps == {HUB + "dumps/" + NQUADS_DUMP, HUB + "dumps/" + TURTLE_DUMP}
+    urls = {
+        str(graph.value(d, DCAT.downloadURL)) for d in graph.objects(DATASET, DCAT.distribution)
+    }
+    assert dumps <= urls
+
+
+def test_nquads_dump_round_trips(site: Site) -> None:
+    response = site.client.get("/dumps/" + NQUADS_DUMP)
+    assert response.status_code == 200
+    assert response.headers["content-type"] == "application/gzip"
+    quads = list(ox.parse(gzip.decompress(response.content), format=ox.RdfFormat.N_QUADS))
+    assert len(quads) == len(site.runtime.store)
+    assert set(quads) == set(site.runtime.store.quads())
+
+
+def test_turtle_dump_parses(site: Site) -> None:
+    response = site.client.get("/dumps/" + TURTLE_DUMP)
+    assert response.headers["content-type"].startswith("text/turtle")
+    graph = rdflib.Graph().parse(data=response.content, format="turtle")
+    decisions = set(graph.subjects(rdflib.RDF.type, rdflib.URIRef(MEA + "Decision")))
+    assert len(decisions) == len(site.dataset["Decisions"])
+
+
+def test_dumps_revalidate_with_etag_and_last_modified(site: Site) -> None:
+    first = site.client.get("/dumps/" + TURTLE_DUMP)
+    etag, modified = first.headers["etag"], first.headers["last-modified"]
+    assert (
+        site.client.get("/dumps/" + TURTLE_DUMP, headers={"If-None-Match": etag}).status_code == 304
+    )
+    since = site.client.get("/dumps/" + TURTLE_DUMP, headers={"If-Modified-Since": modified})
+    assert since.status_code == 304
+    assert (
+        site.client.get("/dumps/" + TURTLE_DUMP, headers={"If-None-Match": '"other"'}).status_code
+        == 200
+    )
+
+
+def test_unknown_dump_is_404(site: Site) -> None:
+    assert site.client.get("/dumps/latest.json").status_code == 404
+    assert site.client.get("/dumps/..%2Fsecret").status_code == 404
+
+
+def test_dumps_are_regenerated_after_a_harvest(site: Site, tmp_path: Path) -> None:
+    directory = tmp_path / "regenerated"
+    store = site.runtime.store
+    assert write_dumps(store, directory) is True
+    assert write_dumps(store, directory) is False  # same store state: nothing to do
+    before = read_manifest(directory)["quads"]
+    record_id = next(iter(site.dataset["Decisions"]))
+    site.dataset.delete("Decisions", record_id)
+    Hub(site.runtime).harvest(provider(site.dataset).handle)
+    assert write_dumps(store, directory) is True
+    quads = list(ox.parse(gzip.open(directory / NQUADS_DUMP), format=ox.RdfFormat.N_QUADS))
+    assert len(quads) == len(store) == read_manifest(directory)["quads"] != before
+
+
+def test_dumps_need_a_directory(site: Site) -> None:
+    server = ServerSettings(base_iri=HUB)  # in-memory store, no dumps_dir
+    client = TestClient(create_app(site.runtime.store, server))
+    assert client.get("/dumps/" + NQUADS_DUMP).status_code == 404
