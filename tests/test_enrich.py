@@ -78,7 +78,7 @@ def test_relink_replaces_only_inferred_links(hub: Hub, dataset: Dataset) -> None
     count = (
         f"SELECT (COUNT(*) AS ?n) WHERE {{ ?x <{MEA}targetLink> ?l . ?l <{MEA}method> '{METHOD}' }}"
     )
-    records = f"SELECT (COUNT(*) AS ?n) WHERE {{ GRAPH ?g {{ ?s ?p ?o }} FILTER(!STRENDS(STR(?g), '/inferred') && STRSTARTS(STR(?g), 'http://hub.test/graph/prov/')) }}"
+    records = "SELECT (COUNT(*) AS ?n) WHERE { GRAPH ?g { ?s ?p ?o } FILTER(!STRENDS(STR(?g), '/inferred') && STRSTARTS(STR(?g), 'http://hub.test/graph/prov/')) }"
     before, record_quads = int(_rows(hub, count)[0][0]), _rows(hub, records)
     strict = relink(hub.runtime.store, Enricher(Linker.from_ontology(), 0.9), "http://hub.test/")
     assert int(_rows(hub, count)[0][0]) < before
