@@ -5,13 +5,16 @@ MeaHubError
 ├── ConfigError            bad or missing configuration (raised at start-up)
 ├── SourceError            a source could not be read (job-level: aborts that source's run)
 │   ├── SourceHTTPError    non-transient HTTP status, or transient ones after all retries
-│   └── SourceFormatError  a response that is not the JSON/OData shape we can read
+│   ├── SourceFormatError  a response that is not the JSON/OData shape we can read
+│   └── RunCancelled       the run was stopped (past max_run_seconds, or the server stopping)
 ├── RecordError            one record is malformed (record-level: reported, skipped, run goes on)
 │   ├── MappingError       the record cannot be mapped (missing id, bad value)
 │   └── ValidationError    the mapped record breaks the ontology's shapes
 ├── StoreError             the RDF store failed (wraps pyoxigraph's OSError/SyntaxError/ValueError)
 │   └── StoreLockedError   another process holds the store
-└── QueryError             a SPARQL query is malformed or not allowed
+├── QueryError             a SPARQL query is malformed or not allowed
+├── HarvestBusyError       a run of that source is already going (one run per source at a time)
+└── AdminRequestError      the running server could not be asked (unreachable, refused)
 ```
 
 Errors carry context attributes (``source``, ``record_id``, ``url``, ``stage``) so that reports
@@ -21,11 +24,14 @@ can say where a problem came from without parsing messages.
 from __future__ import annotations
 
 __all__ = [
+    "AdminRequestError",
     "ConfigError",
+    "HarvestBusyError",
     "MappingError",
     "MeaHubError",
     "QueryError",
     "RecordError",
+    "RunCancelled",
     "SourceError",
     "SourceFormatError",
     "SourceHTTPError",
@@ -75,6 +81,18 @@ class SourceFormatError(SourceError):
     """A response whose body is not a shape we can read (not JSON, no ``d`` envelope...)."""
 
 
+class RunCancelled(SourceError):
+    """A run stopped at a record or page boundary before its commit; nothing of it was written.
+
+    :param reason: ``"cancelled"`` (it ran past ``max_run_seconds``, or was cancelled) or
+        ``"interrupted"`` (the server is shutting down).
+    """
+
+    def __init__(self, message: str, *, reason: str, source: str | None = None):
+        super().__init__(message, source=source)
+        self.reason = reason
+
+
 class RecordError(MeaHubError):
     """One record cannot be loaded; the run reports it and goes on.
 
@@ -112,3 +130,11 @@ class StoreLockedError(StoreError):
 
 class QueryError(MeaHubError):
     """A SPARQL query is malformed, or is an operation the caller may not run."""
+
+
+class HarvestBusyError(MeaHubError):
+    """A run of that source is queued or running; runs of one source never overlap."""
+
+
+class AdminRequestError(MeaHubError):
+    """The running ``meahub serve`` could not be asked to harvest (unreachable, refused)."""

@@ -22,6 +22,8 @@ class RecordOutcome(StrEnum):
 class RunStatus(StrEnum):
     OK = "ok"  # every listing completed; failed records (if any) are reported
     FAILED = "failed"  # the source could not be harvested; the store kept its previous state
+    CANCELLED = "cancelled"  # stopped past max_run_seconds; the store kept its previous state
+    INTERRUPTED = "interrupted"  # stopped by a shutdown (or a crash); store kept its state
 
 
 @dataclass(frozen=True, kw_only=True)
