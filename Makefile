@@ -4,7 +4,7 @@ VENV   ?= .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-stamp
 
-.PHONY: install run test lint check bench eval-linking clean static browser
+.PHONY: install run test test-virtuoso lint check bench eval-linking clean static browser
 
 install: $(STAMP) static browser
 
@@ -51,6 +51,11 @@ run: install
 ## make test: lint, type-check and the whole test suite
 test: install check
 	$(BIN)/python -m pytest
+
+## make test-virtuoso: the remote-store tests against OpenLink Virtuoso (Debian package
+## virtuoso-opensource, installed when missing), started on loopback over a temporary database
+test-virtuoso: install
+	sh scripts/virtuoso-test.sh $(BIN)/python
 
 check: install
 	$(BIN)/ruff check .

@@ -18,7 +18,7 @@ from rich.logging import RichHandler
 
 from . import __version__
 from .dumps import refresh_dumps
-from .exceptions import ConfigError, MeaHubError, QueryError
+from .exceptions import ConfigError, MeaHubError, QueryError, StoreLockedError
 from .models import RunStatus, SourceReport
 from .report import print_reports, progress_for, status_table
 from .runtime import Runtime
@@ -148,9 +148,27 @@ def _configure_logging(verbosity: int) -> None:
 
 
 def cmd_harvest(args: argparse.Namespace, settings: Settings) -> int:
-    with Runtime.open(settings) as runtime:
-        reports = harvest_all(runtime, args.source, args.full, args.allow_mass_delete)
-    return 1 if any(r.status is RunStatus.FAILED for r in reports) else 0
+    try:
+        runtime = Runtime.open(settings)
+    except StoreLockedError:
+        reports = _harvest_on_server(args, settings)
+    else:
+        with runtime:
+            reports = harvest_all(runtime, args.source, args.full, args.allow_mass_delete)
+    return 1 if any(r.status is not RunStatus.OK for r in reports) else 0
+
+
+def _harvest_on_server(args: argparse.Namespace, settings: Settings) -> list[SourceReport]:
+    """The store is held by a running server: ask it (admin API) and wait for the runs."""
+    from .remote import remote_harvest, server_url
+
+    Console(stderr=True).print(
+        f"the store is in use; asking the server at {server_url(settings)} to harvest ..."
+    )
+    options = {"full": args.full, "allow_mass_delete": args.allow_mass_delete}
+    reports = remote_harvest(settings, args.source, **options)
+    print_reports(Console(), reports)
+    return reports
 
 
 def harvest_all(
@@ -219,15 +237,24 @@ def _stdout() -> IO[bytes]:
 
 
 def cmd_status(args: argparse.Namespace, settings: Settings) -> int:
+    """The status document of ``GET /status``: from the store when this process can open it,
+    else from the running server."""
     import json
 
-    with Runtime.open(settings) as runtime:
-        runs = runtime.state.runs(limit=200)
-        if args.json:
-            print_json = json.dumps([r.__dict__ for r in runs], indent=2, default=str)
-            sys.stdout.write(print_json + "\n")
-        else:
-            Console().print(status_table(settings, runs))
+    from .remote import remote_status
+    from .status import status_snapshot
+
+    try:
+        runtime = Runtime.open(settings)
+    except StoreLockedError:
+        data = remote_status(settings)
+    else:
+        with runtime:
+            data = status_snapshot(runtime)
+    if args.json:
+        sys.stdout.write(json.dumps(data, indent=2, default=str) + "\n")
+    else:
+        Console().print(status_table(data))
     return 0
 
 
@@ -235,7 +262,7 @@ def cmd_remap(args: argparse.Namespace, settings: Settings) -> int:
     with Runtime.open(settings) as runtime:
         reports = [runtime.remap(config) for config in runtime.selected(args.source)]
     print_reports(Console(), reports)
-    return 1 if any(r.status is RunStatus.FAILED for r in reports) else 0
+    return 1 if any(r.status is not RunStatus.OK for r in reports) else 0
 
 
 def cmd_link(args: argparse.Namespace, settings: Settings) -> int:

@@ -24,7 +24,8 @@ import pyoxigraph as ox
 
 from .exceptions import StoreError
 from .settings import ServerSettings
-from .store import MeaStore, map_store_errors
+from .store import map_store_errors
+from .store_api import StoreBackend
 from .vocab import PREFIXES
 
 __all__ = [
@@ -50,7 +51,7 @@ DUMP_FILES: dict[str, str] = {
 }
 
 
-def dumps_directory(server: ServerSettings, store: MeaStore) -> Path | None:
+def dumps_directory(server: ServerSettings, store: StoreBackend) -> Path | None:
     """``[server] dumps_dir``, else ``dumps`` beside the store; None for an in-memory store
     with no ``dumps_dir`` (nothing to write to)."""
     if server.dumps_dir is not None:
@@ -58,7 +59,7 @@ def dumps_directory(server: ServerSettings, store: MeaStore) -> Path | None:
     return None if store.path is None else store.path.parent / "dumps"
 
 
-def write_dumps(store: MeaStore, directory: Path, *, force: bool = False) -> bool:
+def write_dumps(store: StoreBackend, directory: Path, *, force: bool = False) -> bool:
     """Write both dumps of the current store state into ``directory``.
 
     :param force: write even when the manifest says the files describe this state already.
@@ -83,7 +84,7 @@ def read_manifest(directory: Path) -> dict[str, Any]:
     return _manifest(directory)
 
 
-def _state(store: MeaStore) -> str:
+def _state(store: StoreBackend) -> str:
     """Names the store's content: a published generation (on disk) or a version (in memory)."""
     return f"{store.store_id}:{store.generation}:{store.version}"
 
@@ -111,7 +112,7 @@ def _write_atomically(path: Path, write: Any) -> Any:
     return result
 
 
-def _write_nquads(store: MeaStore, out: IO[bytes]) -> int:
+def _write_nquads(store: StoreBackend, out: IO[bytes]) -> int:
     """Gzip N-Quads (deterministic header: no file name, no time), streamed."""
     counter = _Counter()
     with gzip.GzipFile(fileobj=out, mode="wb", filename="", mtime=0) as packed:
@@ -121,7 +122,7 @@ def _write_nquads(store: MeaStore, out: IO[bytes]) -> int:
     return counter.n
 
 
-def _write_turtle(store: MeaStore, out: IO[bytes]) -> None:
+def _write_turtle(store: StoreBackend, out: IO[bytes]) -> None:
     triples = (ox.Triple(q.subject, q.predicate, q.object) for q in store.quads())
     with map_store_errors("cannot dump the store"):
         ox.serialize(triples, out, format=ox.RdfFormat.TURTLE, prefixes=PREFIXES)
@@ -143,7 +144,7 @@ class _Counter:
             yield quad
 
 
-def refresh_dumps(store: MeaStore, server: ServerSettings) -> bool:
+def refresh_dumps(store: StoreBackend, server: ServerSettings) -> bool:
     """:func:`write_dumps` into the configured directory (:func:`dumps_directory`), after a
     harvest. A failure is logged, not raised: the harvest itself succeeded.
 

@@ -62,6 +62,14 @@ class _Record:
                 index[q.subject][q.predicate].append(q.object)
         return cls(list(quads), index)
 
+    def extend(self, quads: Iterable[ox.Quad]) -> None:
+        for q in quads:
+            self.quads.append(q)
+            if isinstance(q.subject, ox.NamedNode) and isinstance(
+                q.object, ox.NamedNode | ox.Literal
+            ):
+                self.index[q.subject][q.predicate].append(q.object)
+
     def decisions(self) -> list[ox.NamedNode]:
         return [s for s, props in self.index.items() if _DECISION in props.get(_TYPE, [])]
 
@@ -95,16 +103,33 @@ class Enricher:
                 extra.extend(_paragraph_quads(record, decision, graph))
         return replace(mapped, quads=mapped.quads + extra) if extra else mapped
 
+    def enrich(
+        self, mapped: MappedRecord, run_iri: str | None
+    ) -> tuple[MappedRecord, list[ox.Quad]]:
+        """:meth:`add_paragraphs` then :meth:`infer`, indexing the record's quads once."""
+        record = _Record.of(mapped.quads)
+        graph = ox.NamedNode(mapped.graph)
+        for decision in record.decisions():
+            if not record.values(decision, _PARAGRAPH):
+                record.extend(_paragraph_quads(record, decision, graph))
+        if len(record.quads) != len(mapped.quads):
+            mapped = replace(mapped, quads=record.quads)
+        return mapped, self._infer_record(record, mapped.graph, run_iri)
+
     # -- inferred links ----------------------------------------------------------------------
 
     def infer(self, mapped: MappedRecord, run_iri: str | None) -> list[ox.Quad]:
         """The inferred-link quads of a decision record (for :func:`inferred_graph`): every
         paragraph without source tags is scored; the decision gets the targets of its paragraphs
         (or, without paragraphs, of its title and summary), unless the source tagged it."""
+        return self._infer_record(_Record.of(mapped.quads), mapped.graph, run_iri)
+
+    def _infer_record(
+        self, record: _Record, record_graph: str, run_iri: str | None
+    ) -> list[ox.Quad]:
         if self.linker is None:
             return []
-        record = _Record.of(mapped.quads)
-        graph = ox.NamedNode(inferred_graph(mapped.graph))
+        graph = ox.NamedNode(inferred_graph(record_graph))
         out: list[ox.Quad] = []
         for decision in record.decisions():
             out.extend(self._infer_decision(record, decision, graph, run_iri))

@@ -11,7 +11,9 @@ MeaHubError
 │   ├── MappingError       the record cannot be mapped (missing id, bad value)
 │   └── ValidationError    the mapped record breaks the ontology's shapes
 ├── StoreError             the RDF store failed (wraps pyoxigraph's OSError/SyntaxError/ValueError)
-│   └── StoreLockedError   another process holds the store
+│   ├── StoreLockedError   another process holds the store
+│   │   └── LeaseHeldError another writer holds a remote store's writer lease
+│   └── StoreTimeoutError  a remote store did not answer in time
 ├── QueryError             a SPARQL query is malformed or not allowed
 ├── HarvestBusyError       a run of that source is already going (one run per source at a time)
 └── AdminRequestError      the running server could not be asked (unreachable, refused)
@@ -27,6 +29,7 @@ __all__ = [
     "AdminRequestError",
     "ConfigError",
     "HarvestBusyError",
+    "LeaseHeldError",
     "MappingError",
     "MeaHubError",
     "QueryError",
@@ -37,6 +40,7 @@ __all__ = [
     "SourceHTTPError",
     "StoreError",
     "StoreLockedError",
+    "StoreTimeoutError",
     "ValidationError",
 ]
 
@@ -128,12 +132,36 @@ class StoreLockedError(StoreError):
     """Another process holds the embedded store (for example a running ``meahub serve``)."""
 
 
+class LeaseHeldError(StoreLockedError):
+    """Another writer holds the writer lease of a remote store (see :mod:`harvester.lease`).
+
+    :param holder: the id of the writer holding it (host, process, random part).
+    :param expires: when its lease runs out unless renewed (ISO 8601, UTC).
+    """
+
+    def __init__(self, message: str, *, holder: str, expires: str) -> None:
+        super().__init__(message)
+        self.holder = holder
+        self.expires = expires
+
+
+class StoreTimeoutError(StoreError):
+    """A remote store did not answer within the timeout (the request was abandoned)."""
+
+
 class QueryError(MeaHubError):
     """A SPARQL query is malformed, or is an operation the caller may not run."""
 
 
 class HarvestBusyError(MeaHubError):
-    """A run of that source is queued or running; runs of one source never overlap."""
+    """A run of that source is queued or running; runs of one source never overlap.
+
+    :param run_id: the id of that run, when known.
+    """
+
+    def __init__(self, message: str, *, run_id: str | None = None):
+        super().__init__(message)
+        self.run_id = run_id
 
 
 class AdminRequestError(MeaHubError):

@@ -298,6 +298,8 @@ class Fetcher:
         self._sleep = sleep
         self._rng = rng or random.Random()
         self._lock = threading.Lock()
+        #: called before every request (a page boundary): the harvester's cancellation check
+        self.before_request: Callable[[], None] | None = None
 
     def get(
         self, url: str, params: Mapping[str, str] | None = None, *, ok_404: bool = False
@@ -308,6 +310,8 @@ class Fetcher:
         :raises SourceHTTPError: at once for a non-transient status or transport error; after
             ``policy.retries`` retries for transient ones (``status`` None for transport errors).
         """
+        if self.before_request is not None:
+            self.before_request()
         target = self._url(url, params)
         attempt = 0
         while True:

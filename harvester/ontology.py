@@ -22,7 +22,8 @@ from . import vocab
 from .countries import COUNTRY_NS, EU_CODE
 from .exceptions import StoreError
 from .paths import ONTOLOGY_DIR
-from .store import ChangeSet, MeaStore
+from .store import ChangeSet
+from .store_api import StoreBackend
 
 __all__ = [
     "GRAPH_SHAPES",
@@ -137,7 +138,7 @@ def _marker_quad(digest: str) -> ox.Quad:
     return ox.Quad(graph, _DIGEST, ox.Literal(digest), graph)
 
 
-def _has_marker(store: MeaStore, digest: str) -> bool:
+def _has_marker(store: StoreBackend, digest: str) -> bool:
     """Whether the ontology graph already holds the marker of ``digest``."""
     result = store.query(
         "ASK { GRAPH ?g { ?g ?p ?d } }",
@@ -161,7 +162,7 @@ def _reference_changes(directory: Path, digest: str) -> ChangeSet:
     return changes
 
 
-def load_reference(store: MeaStore, directory: Path = ONTOLOGY_DIR) -> bool:
+def load_reference(store: StoreBackend, directory: Path = ONTOLOGY_DIR) -> bool:
     """Load the reference data unless the store already holds this exact version.
 
     Both graphs are replaced in one transaction.

@@ -9,24 +9,31 @@ mappings) are not written at all.
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Iterable
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
-from typing import Any
 
 import pyoxigraph as ox
 
+from .control import RunControl
 from .enrich import ENRICH_VERSION, Enricher, inferred_graph
-from .exceptions import RecordError, SourceError, SourceHTTPError, StoreError, ValidationError
+from .exceptions import (
+    RecordError,
+    RunCancelled,
+    SourceError,
+    SourceHTTPError,
+    StoreError,
+    ValidationError,
+)
+from .history import RunDescription, RunHistory
 from .mapping import MappedRecord, MappingContext, MappingRegistry, RecordMapping, encode_segment
 from .models import RecordFailure, RecordOutcome, RunStatus, SourceReport
 from .raw import RawArchive, payload_hash
 from .settings import SourceConfig
 from .sources import Listing, RawRecord, Source
 from .state import HarvestState, KnownRecord
-from .store import MeaStore
+from .store_api import StoreBackend
 from .validate import ShapeChecker
-from .vocab import DCTERMS, MEA, PROV, RDF, RDFS, XSD
 from .writer import DEFAULT_BATCH_QUADS, ChangeWriter
 
 __all__ = ["Harvester", "ProgressCallback"]
@@ -46,6 +53,7 @@ class _Run:
     known: dict[tuple[str, str], KnownRecord]
     full: bool
     writer: ChangeWriter
+    control: RunControl = field(default_factory=RunControl)
     force: bool = False
     upserts: list[KnownRecord] = field(default_factory=list)
     deletes: list[tuple[str, str]] = field(default_factory=list)
@@ -66,7 +74,7 @@ class Harvester:
     def __init__(
         self,
         *,
-        store: MeaStore,
+        store: StoreBackend,
         state: HarvestState,
         raw: RawArchive,
         registry: MappingRegistry,
@@ -76,6 +84,7 @@ class Harvester:
         progress: ProgressCallback | None = None,
         batch_quads: int = DEFAULT_BATCH_QUADS,
         enricher: Enricher | None = None,
+        history_runs: int = 50,
     ) -> None:
         self.store = store
         self.state = state
@@ -87,6 +96,7 @@ class Harvester:
         self.progress = progress
         self.batch_quads = batch_quads
         self.enricher = enricher or Enricher(None, 1.0)
+        self.history = RunHistory(store, base_iri, keep=history_runs)
 
     # -- a harvest run -----------------------------------------------------------------------
 
@@ -97,12 +107,17 @@ class Harvester:
         *,
         full: bool = False,
         allow_mass_delete: bool = False,
+        control: RunControl | None = None,
     ) -> SourceReport:
         """Harvest one source once; never raises for source or record problems (see the report).
 
+        :param control: checked at every record and page boundary: a cancelled run (or one past
+            its deadline) stops there, commits nothing and is reported cancelled or interrupted.
         :raises StoreError: only when the store itself fails.
         """
-        run = self._start(config, full)
+        run = self._start(config, full, control)
+        check = run.control.check
+        source.fetcher.before_request = check
         try:
             for entity in config.entities or self.registry.entity_sets():
                 self._harvest_entity(run, source, entity)
@@ -119,15 +134,17 @@ class Harvester:
             self._finish(run)
         return run.report
 
-    def _start(self, config: SourceConfig, full: bool) -> _Run:
+    def _start(self, config: SourceConfig, full: bool, control: RunControl | None = None) -> _Run:
         started = datetime.now(UTC)
-        run_id = f"{config.name}-{started.strftime('%Y%m%dT%H%M%S%fZ')}"
+        control = control or RunControl()
+        run_id = control.run_id or f"{config.name}-{started.strftime('%Y%m%dT%H%M%S%fZ')}"
         self.state.start_run(run_id, config.name, started)
         report = SourceReport(source=config.name, run_id=run_id, started=started)
         run_iri = f"{self.base_iri}run/{encode_segment(run_id)}"
         ctx = MappingContext(base_iri=self.base_iri, source=config.name, run_iri=run_iri)
         writer = ChangeWriter(self.store, batch_quads=self.batch_quads)
-        return _Run(config, report, ctx, self.state.known(config.name), full, writer)
+        known = self.state.known(config.name)
+        return _Run(config, report, ctx, known, full, writer, control=control)
 
     def _harvest_entity(self, run: _Run, source: Source, entity: str) -> None:
         mapping = self.registry.get(entity)
@@ -173,6 +190,7 @@ class Harvester:
     def _process(
         self, run: _Run, mapping: RecordMapping, raw: RawRecord, *, keep_raw: bool = True
     ) -> None:
+        run.control.check()
         key = raw.record_id or "(no id)"
         if keep_raw:
             key = self.raw.put(run.config.name, raw.entity, raw.record_id, raw.url, raw.payload)
@@ -191,9 +209,9 @@ class Harvester:
         except RecordError as exc:
             self._failed(run, raw, exc.stage, str(exc))
             return
+        mapped, links = self._enrich(run, raw, mapped)
         run.writer.put_graph(mapped.graph, mapped.quads)
-        if raw.entity == "Decisions":
-            links = self.enricher.infer(mapped, run.ctx.run_iri)
+        if links is not None:
             run.writer.put_graph(inferred_graph(mapped.graph), links)
         run.upserts.append(KnownRecord(raw.entity, raw.record_id, mapped.graph, digest))
         outcome = RecordOutcome.ADDED if previous is None else RecordOutcome.UPDATED
@@ -201,14 +219,20 @@ class Harvester:
 
     def _map(self, run: _Run, mapping: RecordMapping, raw: RawRecord) -> MappedRecord:
         mapped = mapping.map(raw.payload, run.ctx, url=raw.url)
-        if raw.entity == "Decisions":
-            mapped = self.enricher.add_paragraphs(mapped)
         problems = self.checker.check(mapped.quads)
         if problems:
             raise ValidationError("; ".join(problems), record_id=raw.record_id, url=raw.url)
         for warning in mapped.warnings:
             run.report.notes.append(f"{raw.entity} {raw.record_id}: {warning}")
         return mapped
+
+    def _enrich(
+        self, run: _Run, raw: RawRecord, mapped: MappedRecord
+    ) -> tuple[MappedRecord, list[ox.Quad] | None]:
+        """Decisions get paragraphs and inferred links (None: not a decision)."""
+        if raw.entity != "Decisions":
+            return mapped, None
+        return self.enricher.enrich(mapped, run.ctx.run_iri)
 
     def _failed(self, run: _Run, raw: RawRecord, stage: str, message: str) -> None:
         log.warning("%s %s %s: %s (%s)", run.config.name, raw.entity, raw.record_id, message, stage)
@@ -236,6 +260,7 @@ class Harvester:
         """Incremental listings omit unchanged records: ask for each one by key (404 = gone)."""
         for known_entity, record_id in list(run.known):
             if known_entity == entity and (entity, record_id) not in run.seen:
+                run.control.check()
                 if source.exists(entity, record_id) is not False:
                     run.seen.add((entity, record_id))
                 else:
@@ -271,8 +296,8 @@ class Harvester:
     # -- commit ------------------------------------------------------------------------------
 
     def _commit(self, run: _Run) -> None:
-        if run.writer.changed:
-            self._add_run_description(run)
+        run.control.check()  # the last boundary: past it, the run commits whole
+        self._add_run_description(run)
         self.raw.flush()
         run.writer.commit()
         seen_at = run.report.started.isoformat()
@@ -282,20 +307,32 @@ class Harvester:
             self.raw.mark_deleted(run.config.name, entity, record_id)
 
     def _add_run_description(self, run: _Run) -> None:
-        """The run as a ``prov:Activity`` in a graph of its own, in the same transaction."""
-        assert run.ctx.run_iri is not None
-        graph = ox.NamedNode(f"{self.base_iri}graph/runs/{encode_segment(run.report.run_id)}")
-        run.writer.put_graph(graph.value, _run_quads(run, graph))
+        """The run as a ``prov:Activity`` in a graph of its own, in the same transaction (older
+        descriptions beyond the history bound are dropped there too)."""
+        self.history.add(run.writer, self._description(run))
+
+    def _description(self, run: _Run) -> RunDescription:
+        run.report.ended = datetime.now(UTC)
+        return RunDescription(
+            report=run.report,
+            base_iri=self.base_iri,
+            used=run.config.url,
+            mapping_digest=self.registry.digest,
+            ended=run.report.ended,
+        )
 
     def _abort(self, run: _Run, exc: SourceError) -> None:
         log.error("%s: harvest failed, store left unchanged: %s", run.config.name, exc)
         run.writer.abort()
         self.raw.flush()
         run.report.status = RunStatus.FAILED
+        if isinstance(exc, RunCancelled):
+            run.report.status = RunStatus(exc.reason)
         run.report.error = f"{exc}" + (f" [{exc.url}]" if exc.url else "")
+        self.history.write(self._description(run))  # a commit of its own: nothing else
 
     def _finish(self, run: _Run) -> None:
-        run.report.ended = datetime.now(UTC)
+        run.report.ended = run.report.ended or datetime.now(UTC)
         status = run.report.status.value
         self.state.finish_run(run.report.run_id, status, run.report.to_dict())
 
@@ -324,23 +361,3 @@ class Harvester:
         finally:
             self._finish(run)
         return run.report
-
-
-def _run_quads(run: _Run, graph: ox.NamedNode) -> Iterable[ox.Quad]:
-    assert run.ctx.run_iri is not None
-    subject = ox.NamedNode(run.ctx.run_iri)
-    started = run.report.started.strftime("%Y-%m-%dT%H:%M:%S.%fZ")
-    triples: list[tuple[str, Any]] = [
-        (RDF + "type", ox.NamedNode(PROV + "Activity")),
-        (RDF + "type", ox.NamedNode(MEA + "HarvestRun")),
-        (RDFS + "label", ox.Literal(f"harvest run {run.report.run_id}")),
-        (DCTERMS + "identifier", ox.Literal(run.report.run_id)),
-        (PROV + "startedAtTime", ox.Literal(started, datatype=ox.NamedNode(XSD + "dateTime"))),
-        (MEA + "harvestSource", ox.NamedNode(run.ctx.source_iri)),
-        (PROV + "used", ox.NamedNode(run.config.url)),
-    ]
-    for outcome in (RecordOutcome.ADDED, RecordOutcome.UPDATED, RecordOutcome.DELETED):
-        triples.append(
-            (MEA + f"records{outcome.value.title()}", ox.Literal(run.report.counts[outcome.value]))
-        )
-    return [ox.Quad(subject, ox.NamedNode(p), o, graph) for p, o in triples]

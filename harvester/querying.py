@@ -7,7 +7,8 @@ from typing import IO
 import pyoxigraph as ox
 
 from .exceptions import QueryError
-from .store import MeaStore, map_store_errors
+from .store import map_store_errors
+from .store_api import StoreBackend
 from .vocab import PREFIXES
 
 __all__ = ["export", "run_query"]
@@ -26,7 +27,7 @@ _GRAPH_FORMATS = {
 _EXPORT_FORMATS = {"nquads": ox.RdfFormat.N_QUADS, "jsonld": ox.RdfFormat.JSON_LD}
 
 
-def run_query(store: MeaStore, query: str, fmt: str | None) -> bytes:
+def run_query(store: StoreBackend, query: str, fmt: str | None) -> bytes:
     """Evaluate ``query`` and serialise it: SELECT/ASK as json (default), xml, csv or tsv;
     CONSTRUCT/DESCRIBE as ttl (default), nt or jsonld.
 
@@ -48,7 +49,7 @@ def run_query(store: MeaStore, query: str, fmt: str | None) -> bytes:
         return result.serialize(format=_RESULT_FORMATS[fmt or "json"]) or b""
 
 
-def export(store: MeaStore, output: IO[bytes], fmt: str) -> None:
+def export(store: StoreBackend, output: IO[bytes], fmt: str) -> None:
     """Dump the whole store, streamed: nquads, trig and jsonld keep the named graphs; turtle
     merges them into one graph."""
     with map_store_errors("export failed"):

@@ -11,7 +11,7 @@ import pyoxigraph as ox
 
 from .enrich import Enricher, inferred_graph
 from .mapping import MappedRecord, encode_segment
-from .store import MeaStore
+from .store_api import StoreBackend
 from .vocab import MEA, PROV, RDF, RDFS, XSD
 from .writer import ChangeWriter
 
@@ -31,11 +31,18 @@ class LinkReport:
     links: int = 0
 
 
-def relink(store: MeaStore, enricher: Enricher, base_iri: str) -> LinkReport:
-    """Recompute the inferred links of every decision in the store; one atomic publish.
+def relink(store: StoreBackend, enricher: Enricher, base_iri: str) -> LinkReport:
+    """Recompute the inferred links of every decision in the store; one atomic publish (in
+    bounded batches on a remote store), holding the store's writer lease.
 
-    :raises StoreError: when the store fails (then nothing changed).
+    :raises StoreError: when the store fails (then nothing changed, on the embedded store).
+    :raises LeaseHeldError: when another process is writing to the remote store.
     """
+    with store.writer_lease():
+        return _relink(store, enricher, base_iri)
+
+
+def _relink(store: StoreBackend, enricher: Enricher, base_iri: str) -> LinkReport:
     started = datetime.now(UTC)
     report = LinkReport(run_id=f"link-{started.strftime('%Y%m%dT%H%M%S%fZ')}")
     run_iri = f"{base_iri}run/{encode_segment(report.run_id)}"
@@ -57,7 +64,7 @@ def relink(store: MeaStore, enricher: Enricher, base_iri: str) -> LinkReport:
     return report
 
 
-def _decision_graphs(store: MeaStore) -> list[str]:
+def _decision_graphs(store: StoreBackend) -> list[str]:
     rows = store.query(_DECISION_GRAPHS)
     assert isinstance(rows, ox.QuerySolutions)
     graphs = [row[0].value for row in rows if isinstance(row[0], ox.NamedNode)]

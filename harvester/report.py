@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
+from typing import Any
 
 from rich.console import Console
 from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
@@ -13,8 +14,6 @@ from rich.text import Text
 
 from .models import RecordOutcome, RunStatus, SourceReport
 from .pipeline import ProgressCallback
-from .settings import Settings
-from .state import RunRow
 
 __all__ = ["print_reports", "progress_for", "status_table"]
 
@@ -80,25 +79,28 @@ def _print_details(console: Console, report: SourceReport) -> None:
         console.print(Text(f"{report.source}: {note}", style="dim"))
 
 
-def status_table(settings: Settings, runs: Sequence[RunRow]) -> Table:
-    """The last run of every source (configured or seen in the history)."""
-    latest: dict[str, RunRow] = {}
-    for run in runs:
-        latest.setdefault(run.source, run)
+def status_table(status: Mapping[str, Any]) -> Table:
+    """Per source: its last run, failures in a row (flagged), schedule and next run."""
     table = Table(title="harvest status")
-    for column in ("source", "last run", "status", *_OUTCOMES, "error"):
+    for column in ("source", "last run", "status", *_OUTCOMES, "failing", "next run", "error"):
         table.add_column(column)
-    names = [s.name for s in settings.sources] + sorted(
-        set(latest) - {s.name for s in settings.sources}
-    )
-    for name in names:
-        last = latest.get(name)
-        if last is None:
-            table.add_row(name, "never", "-", *["-"] * len(_OUTCOMES), "")
-            continue
-        counts = run.report.get("counts", {})
-        error = Text(str(run.report.get("error") or ""))
-        table.add_row(
-            name, run.started, run.status, *[str(counts.get(o, 0)) for o in _OUTCOMES], error
-        )
+    for name, entry in (status.get("sources") or {}).items():
+        table.add_row(name, *_status_cells(entry or {}))
     return table
+
+
+def _status_cells(entry: Mapping[str, Any]) -> list[str | Text]:
+    counts = entry.get("counts") or {}
+    state = str(entry.get("status") or "never")
+    if entry.get("running"):
+        state += f" (running {entry['running']})"
+    failures = str(entry.get("consecutive_failures", 0))
+    failing = Text(failures + " FLAGGED", style="bold red") if entry.get("flagged") else failures
+    return [
+        str(entry.get("started") or "never"),
+        Text(state, style="red" if state not in ("ok", "never") else ""),
+        *[str(counts.get(o, 0)) if entry.get("status") else "-" for o in _OUTCOMES],
+        failing,
+        str(entry.get("next_run") or ("on demand" if not entry.get("schedule") else "-")),
+        Text(str(entry.get("error") or "")),
+    ]

@@ -10,6 +10,7 @@ from types import TracebackType
 
 import httpx
 
+from .control import RunControl
 from .enrich import Enricher
 from .exceptions import ConfigError
 from .linking import Linker
@@ -19,13 +20,15 @@ from .ontology import load_reference
 from .paths import MAPPINGS_DIR
 from .pipeline import Harvester, ProgressCallback
 from .raw import RawArchive
+from .remote_store import RemoteStore
 from .settings import Settings, SourceConfig
 from .sources import open_source
 from .state import HarvestState
 from .store import MeaStore
+from .store_api import StoreBackend
 from .validate import ShapeChecker
 
-__all__ = ["Runtime"]
+__all__ = ["Runtime", "open_store"]
 
 log = logging.getLogger(__name__)
 
@@ -36,6 +39,19 @@ def _linker() -> Linker:
     return Linker.from_ontology()
 
 
+def open_store(settings: Settings, *, in_memory: bool = False) -> StoreBackend:
+    """The configured store: a remote SPARQL store when ``[store] query_url`` is set, else the
+    embedded one at ``[store] path`` (in memory when ``in_memory``).
+
+    :raises StoreLockedError: when another process holds the embedded store.
+    :raises StoreError: when the store cannot be opened or reached.
+    """
+    if in_memory or not settings.store.is_remote:
+        return MeaStore(None if in_memory else settings.store.path)
+    prefixes = (settings.server.base_iri, "https://w3id.org/mea/")
+    return RemoteStore(settings.store, graph_prefixes=prefixes)
+
+
 TransportFactory = Callable[[SourceConfig], httpx.BaseTransport | None]
 
 
@@ -44,7 +60,7 @@ class Runtime:
     """Everything a command needs, opened once; close it (or use ``with``) when done."""
 
     settings: Settings
-    store: MeaStore
+    store: StoreBackend
     state: HarvestState
     raw: RawArchive
 
@@ -54,9 +70,8 @@ class Runtime:
 
         :raises StoreLockedError: when another process holds the store.
         """
-        store_path = None if in_memory else settings.store.path
         state_dir = None if in_memory else settings.store.state_dir
-        store = MeaStore(store_path)
+        store = open_store(settings, in_memory=in_memory)
         if load_reference(store):
             log.info("loaded the ontology and target schemes into the store")
         state = HarvestState(state_dir)
@@ -88,6 +103,7 @@ class Runtime:
             max_delete_share=self.settings.harvest.max_delete_share,
             progress=progress,
             enricher=self.enricher(),
+            history_runs=self.settings.scheduler.history_runs,
         )
 
     def enricher(self) -> Enricher:
@@ -112,16 +128,25 @@ class Runtime:
         allow_mass_delete: bool = False,
         progress: ProgressCallback | None = None,
         transport: httpx.BaseTransport | None = None,
+        control: RunControl | None = None,
     ) -> SourceReport:
-        """Harvest one source once (see :meth:`Harvester.harvest`)."""
+        """Harvest one source once (see :meth:`Harvester.harvest`), holding the store's writer
+        lease (a remote store; see :mod:`harvester.lease`).
+
+        :raises LeaseHeldError: when another process is writing to the remote store.
+        """
         source = open_source(
             config, user_agent=self.settings.harvest.user_agent, transport=transport
         )
         try:
             harvester = self.harvester(config.kind, progress)
-            return harvester.harvest(config, source, full=full, allow_mass_delete=allow_mass_delete)
+            with self.store.writer_lease():
+                return harvester.harvest(
+                    config, source, full=full, allow_mass_delete=allow_mass_delete, control=control
+                )
         finally:
             source.fetcher.client.close()
 
     def remap(self, config: SourceConfig) -> SourceReport:
-        return self.harvester(config.kind).remap(config)
+        with self.store.writer_lease():
+            return self.harvester(config.kind).remap(config)

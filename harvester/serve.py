@@ -1,90 +1,90 @@
 """``meahub serve``: the SPARQL endpoint and, unless disabled, scheduled harvests, in one process.
 
-The embedded store allows one writing process, so scheduled harvests run in this process (on a
-background thread, one run per source at a time) rather than in a second one.
+The embedded store allows one writing process, so scheduled harvests run in this process (on the
+scheduler's executor thread, one run at a time; see :mod:`harvester.scheduler`) rather than in a
+second one. The scheduler starts and stops with the application's lifespan: on SIGTERM (or
+Ctrl-C) uvicorn stops accepting requests, then the lifespan shutdown interrupts a running harvest
+at its next record or page boundary (nothing of it is committed; it is recorded ``interrupted``)
+and waits for it, then the store is closed and the process exits with status 0.
 """
 
 from __future__ import annotations
 
+import contextlib
 import logging
+import signal
 import sys
-from typing import Any
+from collections.abc import AsyncIterator
+from types import FrameType
 
+import anyio
 import uvicorn
-from apscheduler.schedulers.background import BackgroundScheduler
-from apscheduler.triggers.cron import CronTrigger
-from apscheduler.triggers.interval import IntervalTrigger
+from starlette.applications import Starlette
 
 from sparql import create_app
+from sparql.admin import admin_routes
 
-from .dumps import refresh_dumps
 from .runtime import Runtime
-from .settings import SourceConfig
+from .scheduler import HarvestService
+from .status import status_snapshot
 
-__all__ = ["build_scheduler", "serve", "status_snapshot"]
+__all__ = ["build_app", "serve", "status_snapshot"]
 
 log = logging.getLogger(__name__)
 
 
-def status_snapshot(runtime: Runtime) -> dict[str, Any]:
-    """The ``/status`` document: the last run of every source, newest first."""
-    latest: dict[str, Any] = {}
-    for run in runtime.state.runs(limit=500):
-        latest.setdefault(run.source, {**run.report, "status": run.status, "ended": run.ended})
-    sources = {s.name: latest.get(s.name) for s in runtime.settings.sources}
-    return {"sources": sources, "quads": len(runtime.store)}
-
-
-def build_scheduler(runtime: Runtime) -> BackgroundScheduler:
-    """One job per source with a ``cron`` or ``interval``; runs never overlap, missed ones
-    coalesce into one."""
-    scheduler = BackgroundScheduler(timezone="UTC")
-    for config in runtime.settings.sources:
-        trigger = _trigger(config)
-        if trigger is None:
-            continue
-        scheduler.add_job(
-            _scheduled_harvest,
-            trigger,
-            args=[runtime, config],
-            id=f"harvest:{config.name}",
-            max_instances=1,
-            coalesce=True,
-            misfire_grace_time=None,
-        )
-    return scheduler
-
-
-def _trigger(config: SourceConfig) -> CronTrigger | IntervalTrigger | None:
-    if config.cron:
-        return CronTrigger.from_crontab(config.cron, timezone="UTC")
-    if config.interval:
-        return IntervalTrigger(seconds=config.interval)
-    return None
-
-
-def _scheduled_harvest(runtime: Runtime, config: SourceConfig) -> None:
-    report = runtime.harvest(config)
-    refresh_dumps(runtime.store, runtime.settings.server)
-    log.info(
-        "scheduled harvest of %s: %s %s", config.name, report.status.value, dict(report.counts)
+def build_app(runtime: Runtime, service: HarvestService | None) -> Starlette:
+    """The application over the runtime's store, with the admin API and, when ``service`` is
+    given, the scheduler started and stopped by the lifespan."""
+    server = runtime.settings.server
+    app = create_app(
+        runtime.store,
+        server,
+        status=lambda: status_snapshot(runtime, service),
+        extra_routes=admin_routes(service, server.admin_token),
     )
+    if service is not None:
+        _run_with_lifespan(app, service)
+    return app
+
+
+def _run_with_lifespan(app: Starlette, service: HarvestService) -> None:
+    """Wrap the app's own lifespan (query workers): the scheduler starts after it is up and
+    stops (interrupting a run) before it goes down."""
+    inner = app.router.lifespan_context
+
+    @contextlib.asynccontextmanager
+    async def lifespan(application: Starlette) -> AsyncIterator[None]:
+        async with inner(application):
+            await anyio.to_thread.run_sync(service.start)
+            try:
+                yield
+            finally:
+                log.info("stopping the scheduler (a running harvest is interrupted)")
+                await anyio.to_thread.run_sync(service.stop)
+
+    app.router.lifespan_context = lifespan
 
 
 def serve(runtime: Runtime, *, host: str, port: int, scheduler: bool = True) -> None:
-    """Serve until interrupted."""
-    app = create_app(
-        runtime.store, runtime.settings.server, status=lambda: status_snapshot(runtime)
-    )
-    jobs = build_scheduler(runtime) if scheduler else None
-    if jobs is not None:
-        jobs.start()
+    """Serve until SIGTERM or SIGINT."""
+    service = HarvestService(runtime) if scheduler else None
+    app = build_app(runtime, service)
     _access_logging()
+    previous = signal.signal(signal.SIGTERM, _terminated)
     try:
         uvicorn.run(app, host=host, port=port, log_level="info", access_log=False)
     finally:
-        if jobs is not None:
-            jobs.shutdown(wait=False)
+        signal.signal(signal.SIGTERM, previous)
+        if service is not None:
+            service.stop()  # no-op after the lifespan stopped it
+
+
+def _terminated(signum: int, frame: FrameType | None) -> None:
+    """uvicorn handles SIGTERM itself (graceful shutdown) and, once done, raises it again with
+    the handler it found: this one, so the process then returns normally (status 0) and
+    closes the store, instead of dying by the default action."""
+    log.info("SIGTERM: shut down cleanly")
 
 
 def _access_logging() -> None:

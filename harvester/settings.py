@@ -24,6 +24,7 @@ import dataclasses
 import os
 import re
 import tomllib
+import zoneinfo
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -36,6 +37,7 @@ __all__ = [
     "DEFAULT_CONFIG_FILE",
     "HarvestSettings",
     "LinkingSettings",
+    "SchedulerSettings",
     "ServerSettings",
     "Settings",
     "SourceConfig",
@@ -79,10 +81,32 @@ def parse_duration(value: str | int | float) -> float:
 
 @dataclass(frozen=True, kw_only=True)
 class StoreSettings:
-    """Where the embedded store lives (or, later, the remote endpoints)."""
+    """Where the embedded store lives (``path``), or a remote SPARQL 1.1 store's endpoints
+    (``query_url``, ``update_url``, optional ``graph_store_url``; see ``docs/scaling.md``).
+
+    :param timeout: seconds per request to a remote store (queries of ``/sparql`` use
+        ``[server].query_timeout`` instead).
+    :param auth: ``"basic"`` or ``"digest"`` (Virtuoso's ``/sparql-auth``), with
+        ``username``/``password`` (or ``$MEAHUB_STORE_PASSWORD``).
+    :param lease_seconds: how long a writer's lease lasts unless renewed (renewed every third).
+    :param batch_quads: quads per SPARQL Update request of a large run on a remote store.
+    """
 
     path: Path | None = Path("data/store")
     state_dir: Path = Path("data/state")
+    query_url: str | None = None
+    update_url: str | None = None
+    graph_store_url: str | None = None
+    username: str | None = None
+    password: str | None = field(default=None, repr=False)
+    auth: str = "basic"
+    timeout: float = 60.0
+    lease_seconds: float = 120.0
+    batch_quads: int = 10_000
+
+    @property
+    def is_remote(self) -> bool:
+        return self.query_url is not None
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -124,6 +148,24 @@ class HarvestSettings:
 
 
 @dataclass(frozen=True, kw_only=True)
+class SchedulerSettings:
+    """Scheduled harvests in ``meahub serve`` (``[scheduler]``).
+
+    :param jobstore_url: SQLAlchemy URL of the persistent job store; None means SQLite in the
+        state directory (``jobs.sqlite``).
+    :param history_runs: run descriptions kept in the store per source (older ones dropped).
+    :param flag_after_failures: a source failing this many runs in a row is flagged.
+    :param retry_base: first retry delay after a failed scheduled run (doubles per failure,
+        capped at half the source's interval).
+    """
+
+    jobstore_url: str | None = None
+    history_runs: int = 50
+    flag_after_failures: int = 3
+    retry_base: float = 30.0
+
+
+@dataclass(frozen=True, kw_only=True)
 class SourceConfig:
     """One harvested source, validated at start-up.
 
@@ -141,6 +183,12 @@ class SourceConfig:
     entity_urls: Mapping[str, str] = field(default_factory=dict)
     cron: str | None = None
     interval: float | None = None
+    #: the time zone of ``cron`` (an IANA name)
+    timezone: str = "UTC"
+    #: seconds a scheduled run may start late, at random (spreads load); None: none
+    jitter: float | None = None
+    #: a run still going after this many seconds is cancelled at the next record or page
+    max_run_seconds: float = 3600.0
     timeout: float = 30.0
     connect_timeout: float = 10.0
     retries: int = 4
@@ -167,6 +215,7 @@ class Settings:
     server: ServerSettings = field(default_factory=ServerSettings)
     harvest: HarvestSettings = field(default_factory=HarvestSettings)
     linking: LinkingSettings = field(default_factory=LinkingSettings)
+    scheduler: SchedulerSettings = field(default_factory=SchedulerSettings)
     sources: tuple[SourceConfig, ...] = ()
     config_path: Path | None = None
 
@@ -183,7 +232,8 @@ def load_settings(path: str | os.PathLike[str] | None = None) -> Settings:
 
     The file is ``path``, else ``$MEAHUB_CONFIG``, else ``meahub.toml`` in the working directory.
     A missing default file gives the defaults (no sources); a missing named file is an error.
-    ``$MEAHUB_ADMIN_TOKEN`` overrides ``server.admin_token``.
+    ``$MEAHUB_ADMIN_TOKEN`` overrides ``server.admin_token``; ``$MEAHUB_STORE_PASSWORD``
+    overrides ``store.password``.
 
     :raises ConfigError: when the file is unreadable or invalid.
     """
@@ -204,7 +254,13 @@ def load_settings(path: str | os.PathLike[str] | None = None) -> Settings:
     server = settings.server
     if token:
         server = ServerSettings(**{**server.__dict__, "admin_token": token})
-    return dataclasses.replace(settings, server=server, config_path=file if file.exists() else None)
+    store = settings.store
+    password = os.environ.get("MEAHUB_STORE_PASSWORD")
+    if password:
+        store = dataclasses.replace(store, password=password)
+    return dataclasses.replace(
+        settings, server=server, store=store, config_path=file if file.exists() else None
+    )
 
 
 def settings_from_mapping(data: Mapping[str, Any], *, base_dir: Path | None = None) -> Settings:
@@ -212,7 +268,9 @@ def settings_from_mapping(data: Mapping[str, Any], *, base_dir: Path | None = No
 
     :raises ConfigError: on unknown keys, wrong types or inconsistent values.
     """
-    _check_keys(data, {"store", "server", "harvest", "linking", "sources"}, "top level")
+    _check_keys(
+        data, {"store", "server", "harvest", "linking", "scheduler", "sources"}, "top level"
+    )
     sources = tuple(_source(s, i) for i, s in enumerate(data.get("sources", [])))
     names = [s.name for s in sources]
     if len(set(names)) != len(names):
@@ -222,6 +280,7 @@ def settings_from_mapping(data: Mapping[str, Any], *, base_dir: Path | None = No
         server=_server(data.get("server", {}), base_dir),
         harvest=_harvest(data.get("harvest", {})),
         linking=_linking(data.get("linking", {})),
+        scheduler=_scheduler(data.get("scheduler", {})),
         sources=sources,
     )
 
@@ -250,15 +309,49 @@ def _resolve(path: str, base_dir: Path | None) -> Path:
     return candidate if candidate.is_absolute() or base_dir is None else base_dir / candidate
 
 
+_REMOTE_KEYS: dict[str, type | tuple[type, ...]] = {
+    "query_url": str,
+    "update_url": str,
+    "graph_store_url": str,
+    "username": str,
+    "password": str,
+    "auth": str,
+    "timeout": (int, float),
+    "lease_seconds": (int, float),
+    "batch_quads": int,
+}
+
+
 def _store(table: Mapping[str, Any], base_dir: Path | None) -> StoreSettings:
-    allowed = {"path", "state_dir", "query_url", "update_url", "graph_store_url"}
-    _check_keys(table, allowed | {"username", "password"}, "[store]")
-    if "query_url" in table:
-        raise ConfigError("remote stores ([store].query_url) are not supported yet; use path")
+    _check_keys(table, {"path", "state_dir", *_REMOTE_KEYS}, "[store]")
+    remote = _remote_store(table)
+    if remote and "path" in table:
+        raise ConfigError("[store]: give path (embedded) or query_url (remote), not both")
     path = _resolve(str(table.get("path", "data/store")), base_dir)
     state = table.get("state_dir")
     state_dir = _resolve(str(state), base_dir) if state else path.parent / "state"
-    return StoreSettings(path=path, state_dir=state_dir)
+    return StoreSettings(path=None if remote else path, state_dir=state_dir, **remote)
+
+
+def _remote_store(table: Mapping[str, Any]) -> dict[str, Any]:
+    """The remote store's keys, checked; empty without ``query_url``."""
+    values = {k: _typed(table, k, t, "store") for k, t in _REMOTE_KEYS.items() if k in table}
+    if not values:
+        return {}
+    if "query_url" not in values or "update_url" not in values:
+        raise ConfigError("[store]: a remote store needs both query_url and update_url")
+    for key in ("query_url", "update_url", "graph_store_url"):
+        if key in values and not values[key].startswith(("http://", "https://")):
+            raise ConfigError(f"store.{key} must be an http(s) URL: {values[key]!r}")
+    if values.get("auth", "basic") not in ("basic", "digest"):
+        raise ConfigError(f"store.auth must be 'basic' or 'digest', got {values['auth']!r}")
+    for key in ("timeout", "lease_seconds", "batch_quads"):
+        if key in values and values[key] <= 0:
+            raise ConfigError(f"store.{key} must be positive, got {values[key]}")
+    for key in ("timeout", "lease_seconds"):
+        if key in values:
+            values[key] = float(values[key])
+    return values
 
 
 def _server(table: Mapping[str, Any], base_dir: Path | None = None) -> ServerSettings:
@@ -320,6 +413,22 @@ def _linking(table: Mapping[str, Any]) -> LinkingSettings:
     return LinkingSettings(**values)
 
 
+def _scheduler(table: Mapping[str, Any]) -> SchedulerSettings:
+    keys = {"jobstore_url", "history_runs", "flag_after_failures", "retry_base"}
+    _check_keys(table, keys, "[scheduler]")
+    values: dict[str, Any] = {}
+    if "jobstore_url" in table:
+        values["jobstore_url"] = _typed(table, "jobstore_url", str, "scheduler")
+    for key in ("history_runs", "flag_after_failures"):
+        if key in table:
+            values[key] = _typed(table, key, int, "scheduler")
+            if values[key] < 1:
+                raise ConfigError(f"scheduler.{key} must be at least 1, got {values[key]}")
+    if "retry_base" in table:
+        values["retry_base"] = parse_duration(table["retry_base"])
+    return SchedulerSettings(**values)
+
+
 def _share(value: Any, where: str) -> float:
     if not isinstance(value, int | float) or isinstance(value, bool) or not 0 <= value <= 1:
         raise ConfigError(f"{where} must be a number from 0 to 1, got {value!r}")
@@ -342,7 +451,8 @@ _SOURCE_SCALARS: dict[str, type | tuple[type, ...]] = {
 def _source(table: Mapping[str, Any], index: int) -> SourceConfig:
     where = f"[[sources]] #{index + 1}"
     allowed = {"name", "kind", "url", "entities", "entity_urls", "cron", "interval", "mode"}
-    allowed |= {"overlap", "max_delete_share", "timezone", "jitter"} | set(_SOURCE_SCALARS)
+    allowed |= {"overlap", "max_delete_share", "timezone", "jitter", "max_run_seconds"}
+    allowed |= set(_SOURCE_SCALARS)
     _check_keys(table, allowed, where)
     for key in ("name", "kind", "url"):
         if key not in table:
@@ -405,11 +515,30 @@ def _source_schedule(table: Mapping[str, Any], where: str) -> dict[str, Any]:
         values["cron"] = cron
     if "interval" in table:
         values["interval"] = parse_duration(table["interval"])
-    if "overlap" in table:
-        values["overlap"] = parse_duration(table["overlap"])
+        if values["interval"] <= 0:
+            raise ConfigError(f"{where}: interval must be positive")
+    values.update(_source_timing(table, where))
     if "mode" in table:
         mode = _typed(table, "mode", str, where)
         if mode not in ("full", "incremental"):
             raise ConfigError(f"{where}: mode must be 'full' or 'incremental', got {mode!r}")
         values["mode"] = mode
+    return values
+
+
+def _source_timing(table: Mapping[str, Any], where: str) -> dict[str, Any]:
+    """``overlap``, ``jitter``, ``max_run_seconds`` (durations) and ``timezone``."""
+    values: dict[str, Any] = {}
+    for key in ("overlap", "jitter", "max_run_seconds"):
+        if key in table:
+            values[key] = _positive(parse_duration(table[key]), f"{where}.{key}")
+    if values.get("max_run_seconds") == 0:
+        raise ConfigError(f"{where}.max_run_seconds must be positive")
+    if "timezone" in table:
+        name = _typed(table, "timezone", str, where)
+        try:
+            zoneinfo.ZoneInfo(name)
+        except (zoneinfo.ZoneInfoNotFoundError, ValueError) as exc:
+            raise ConfigError(f"{where}: unknown timezone {name!r}") from exc
+        values["timezone"] = name
     return values

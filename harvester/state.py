@@ -153,6 +153,23 @@ class HarvestState:
         rows = self._db.execute(query + " ORDER BY started DESC LIMIT ?", (*args, limit))
         return [RunRow(r[0], r[1], r[2], r[3], r[4], json.loads(r[5])) for r in rows]
 
+    def run(self, run_id: str) -> RunRow | None:
+        """One run by id, or None."""
+        query = "SELECT run_id, source, started, ended, status, report FROM runs WHERE run_id = ?"
+        row = self._db.execute(query, (run_id,)).fetchone()
+        if row is None:
+            return None
+        return RunRow(row[0], row[1], row[2], row[3], row[4], json.loads(row[5]))
+
+    def prune_runs(self, source: str, keep: int) -> None:
+        """Forget all but the newest ``keep`` runs of ``source`` (the history stays bounded)."""
+        with self._tx() as db:
+            db.execute(
+                "DELETE FROM runs WHERE source = ? AND run_id NOT IN (SELECT run_id FROM runs "
+                "WHERE source = ? ORDER BY started DESC LIMIT ?)",
+                (source, source, keep),
+            )
+
     def record_count(self, source: str) -> int:
         row = self._db.execute("SELECT COUNT(*) FROM records WHERE source = ?", (source,))
         return int(row.fetchone()[0])

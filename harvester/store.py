@@ -129,6 +129,7 @@ class MeaStore:
         default_graph: Sequence[str] | None = None,
         named_graphs: Sequence[str] | None = None,
         substitutions: dict[str, ox.NamedNode | ox.Literal] | None = None,
+        timeout: float | None = None,
     ) -> QueryResult:
         """Evaluate a SPARQL query; the default graph is the union of all graphs unless given.
 
@@ -136,6 +137,8 @@ class MeaStore:
 
         :param substitutions: variable name (without ``?``) to term; how callers bind values
             without splicing them into query text.
+        :param timeout: ignored: pyoxigraph cannot stop a query (the endpoint's query workers
+            enforce the timeout by killing the process).
         :raises QueryError: on a syntax error or an update passed as a query.
         """
         return query_store(
@@ -158,6 +161,14 @@ class MeaStore:
     def __len__(self) -> int:
         with map_store_errors("cannot count quads"):
             return len(self._store)
+
+    #: a large run writes to a staged generation, published at once (see :meth:`stage`)
+    write_batch_quads: int | None = None
+
+    def writer_lease(self) -> contextlib.AbstractContextManager[None]:
+        """Nothing to take: the advisory lock taken at open already makes this process the only
+        writer of the embedded store."""
+        return contextlib.nullcontext()
 
     # -- writing -----------------------------------------------------------------------------
 
@@ -248,12 +259,21 @@ class StagedStore:
         self.store = store
 
     def apply(self, changes: ChangeSet) -> None:
-        """One bounded transaction on the staged copy, flushed to disk at once so RocksDB's
-        write buffers (one per index, tens of MB each) do not grow with the run."""
-        if changes:
-            _apply(self.store, changes)
-            with map_store_errors("cannot flush the staged generation"):
-                self.store.flush()
+        """Write a batch to the staged copy. No reader sees a stage, so it needs no transaction:
+        the graphs it replaces or drops are removed by one SPARQL update, and the new triples go
+        through pyoxigraph's bulk loader (about 3x faster than a transaction, memory bounded),
+        then to disk at once, so RocksDB's write buffers do not grow with the run."""
+        if not changes:
+            return
+        with map_store_errors("cannot write to the staged generation"):
+            existing = [g for g in changes.replace if _has_graph(self.store, g)]
+            removals = list(_delete_operations(changes.drop, existing))
+            if removals:
+                self.store.update(";\n".join(removals))
+            data = _nquads(changes)
+            if data:
+                self.store.bulk_load(data, format=ox.RdfFormat.N_QUADS)
+            self.store.flush()
 
     def close(self, *, optimize: bool = False) -> None:
         """Flush (and, after a large change, compact: queries ran 2-4x slower before) and
@@ -401,9 +421,15 @@ def _update_operations(changes: ChangeSet) -> Iterator[str]:
     Harvested values reach the update text only through ``str(term)``, the N-Triples form that
     pyoxigraph produces with all quotes, backslashes and line breaks escaped.
     """
-    for graph in sorted(changes.drop):
-        yield f"DROP SILENT GRAPH {ox.NamedNode(graph)}"
     replaced = sorted(changes.replace)
+    yield from _delete_operations(changes.drop, replaced)
+    yield from _insert_blocks(changes.replace, replaced)
+
+
+def _delete_operations(dropped: Iterable[str], replaced: Sequence[str]) -> Iterator[str]:
+    """Operations that drop graphs, and empty the graphs about to be refilled."""
+    for graph in sorted(dropped):
+        yield f"DROP SILENT GRAPH {ox.NamedNode(graph)}"
     for start in range(0, len(replaced), 500):
         values = " ".join(str(ox.NamedNode(g)) for g in replaced[start : start + 500])
         yield (
@@ -411,7 +437,6 @@ def _update_operations(changes: ChangeSet) -> Iterator[str]:
             + values
             + " } GRAPH ?g { ?s ?p ?o } }"
         )
-    yield from _insert_blocks(changes.replace, replaced)
 
 
 def _nquads(changes: ChangeSet) -> bytes:

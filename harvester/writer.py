@@ -1,6 +1,11 @@
 """How a run's changes reach the store: one transaction when small, a staged generation when
 large, so memory stays bounded and readers still see a source before or after a run, never
-half-way (see :mod:`harvester.store`)."""
+half-way (see :mod:`harvester.store`).
+
+A remote store has no staged generations (``write_batch_quads`` is set): there a large run is
+written in place, one SPARQL Update per batch, each atomic; readers may see the run half-way,
+and :meth:`ChangeWriter.abort` cannot take back the batches already written (see
+:mod:`harvester.remote_store`)."""
 
 from __future__ import annotations
 
@@ -9,7 +14,8 @@ from collections.abc import Iterable
 
 import pyoxigraph as ox
 
-from .store import ChangeSet, MeaStore, StagedStore
+from .store import ChangeSet, StagedStore
+from .store_api import StoreBackend
 
 __all__ = ["DEFAULT_BATCH_QUADS", "ChangeWriter"]
 
@@ -27,9 +33,9 @@ class ChangeWriter:
         in transactions of about this size; :meth:`commit` then publishes the copy atomically.
     """
 
-    def __init__(self, store: MeaStore, *, batch_quads: int = DEFAULT_BATCH_QUADS) -> None:
+    def __init__(self, store: StoreBackend, *, batch_quads: int = DEFAULT_BATCH_QUADS) -> None:
         self.store = store
-        self.batch_quads = batch_quads
+        self.batch_quads = min(batch_quads, store.write_batch_quads or batch_quads)
         self.pending = ChangeSet()
         self.staged: StagedStore | None = None
         self.changed = False
@@ -46,6 +52,10 @@ class ChangeWriter:
 
     def _maybe_flush(self) -> None:
         if self.pending.quad_count + len(self.pending.drop) < self.batch_quads:
+            return
+        if self.store.write_batch_quads is not None:  # a remote store: write in place
+            self.store.apply(self.pending)
+            self.pending = ChangeSet()
             return
         if self.staged is None:
             self.staged = self.store.stage()
@@ -67,7 +77,8 @@ class ChangeWriter:
         self.pending = ChangeSet()
 
     def abort(self) -> None:
-        """Forget every change; the store stays as it was."""
+        """Forget every change; the store stays as it was (on a remote store: as the batches
+        already written left it)."""
         if self.staged is not None:
             self.store.discard(self.staged)
             self.staged = None

@@ -9,18 +9,18 @@ from __future__ import annotations
 import html
 import json
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import Any
 from urllib.parse import urlencode
 
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, JSONResponse, PlainTextResponse, Response
-from starlette.routing import Route
+from starlette.routing import BaseRoute, Route
 
 from harvester.exceptions import QueryError, StoreError
 from harvester.settings import ServerSettings
-from harvester.store import MeaStore
+from harvester.store_api import StoreBackend
 
 from .endpoint import preflight_endpoint, sparql_endpoint
 from .operations import Operations
@@ -76,11 +76,17 @@ _PAGE_FORMATS = ("json", "xml", "csv", "tsv", "turtle", "ntriples", "jsonld")
 
 
 def create_app(
-    store: MeaStore, settings: ServerSettings, *, status: StatusCallable | None = None
+    store: StoreBackend,
+    settings: ServerSettings,
+    *,
+    status: StatusCallable | None = None,
+    extra_routes: Sequence[BaseRoute] = (),
 ) -> Starlette:
     """Build the application over an open store.
 
     :param status: returns the harvest status for ``GET /status``; ``{}`` when not given.
+    :param extra_routes: more routes before the linked-data fallback (``meahub serve`` adds the
+        admin API, :mod:`sparql.admin`).
     """
     ops = Operations(store, settings, status)
     routes = [
@@ -97,6 +103,7 @@ def create_app(
             "/sparql", preflight_endpoint(settings), methods=["OPTIONS"], name="sparql-preflight"
         ),
         *ops.routes(),
+        *extra_routes,
     ]
     handlers = {QueryError: _query_error, StoreError: _store_error}
     return Starlette(

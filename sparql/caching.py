@@ -19,7 +19,7 @@ from email.utils import format_datetime, parsedate_to_datetime
 
 from starlette.datastructures import Headers
 
-from harvester.store import MeaStore
+from harvester.store_api import StoreBackend
 
 __all__ = ["StoreVersion", "entity_tag", "is_not_modified", "validator_headers"]
 
@@ -29,7 +29,7 @@ log = logging.getLogger(__name__)
 class StoreVersion:
     """The version of ``store`` as ``(tag, last modified)``, read on every call (cheap)."""
 
-    def __init__(self, store: MeaStore) -> None:
+    def __init__(self, store: StoreBackend) -> None:
         self.store = store
         self._seen: tuple[str, float] = ("", 0.0)
 

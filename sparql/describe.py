@@ -21,7 +21,7 @@ from dataclasses import dataclass, field
 
 import pyoxigraph as ox
 
-from harvester.store import MeaStore
+from harvester.store_api import StoreBackend
 from harvester.vocab import DCTERMS, RDFS, SKOS
 
 __all__ = ["MAX_INVERSE", "Description", "Statement", "describe"]
@@ -104,7 +104,7 @@ class Description:
         return sorted({s.graph for s in self.outgoing if s.graph})
 
 
-def describe(store: MeaStore, iri: str) -> Description | None:
+def describe(store: StoreBackend, iri: str) -> Description | None:
     """The description of ``iri``, or None when the store knows nothing about it.
 
     :raises StoreError: when the store cannot be read.
@@ -126,7 +126,7 @@ def describe(store: MeaStore, iri: str) -> Description | None:
 
 
 def _statements(
-    store: MeaStore, query: str, node: ox.NamedNode, names: tuple[str, str, str]
+    store: StoreBackend, query: str, node: ox.NamedNode, names: tuple[str, str, str]
 ) -> Iterator[Statement]:
     subject, predicate, obj = names
     for row in store.query(query, substitutions={"s": node}):  # type: ignore[union-attr]
@@ -136,12 +136,12 @@ def _statements(
         )
 
 
-def _graph_contents(store: MeaStore, node: ox.NamedNode) -> list[Statement]:
+def _graph_contents(store: StoreBackend, node: ox.NamedNode) -> list[Statement]:
     rows = store.query(_GRAPH, substitutions={"g": node})
     return [Statement(r["s"], r["p"], r["o"], node.value) for r in rows]  # type: ignore[union-attr]
 
 
-def _runs(store: MeaStore, node: ox.NamedNode) -> list[tuple[str, str | None]]:
+def _runs(store: StoreBackend, node: ox.NamedNode) -> list[tuple[str, str | None]]:
     rows = store.query(_RUNS, substitutions={"s": node})
     runs = {(r["run"].value, r["started"].value if r["started"] else None) for r in rows}  # type: ignore[union-attr]
     return sorted(runs, key=lambda run: run[1] or "", reverse=True)
@@ -168,7 +168,7 @@ def _iris(*terms: Term) -> Iterator[str]:
     return (t.value for t in terms if isinstance(t, ox.NamedNode))
 
 
-def labels_of(store: MeaStore, iris: Iterable[str]) -> dict[str, list[ox.Literal]]:
+def labels_of(store: StoreBackend, iris: Iterable[str]) -> dict[str, list[ox.Literal]]:
     """The labels (``skos:prefLabel``, ``dcterms:title``, ``rdfs:label``) of each IRI."""
     labels: dict[str, list[ox.Literal]] = {}
     for iri in iris:

@@ -21,7 +21,13 @@ Status codes:
 - 406: no format we serve fits ``Accept``; 413: the query is longer than ``max_query_bytes``;
 - 415: a POST body that is neither a form nor ``application/sparql-query``;
 - 500: the store failed while evaluating (for example a ``SERVICE`` endpoint was unreachable);
-- 503: the query ran longer than ``query_timeout`` and was stopped (on-disk stores only).
+- 503: the query ran longer than ``query_timeout`` and was stopped (on-disk stores), or a
+  remote store did not answer within it.
+
+With a remote store (``[store] query_url``) the query is forwarded to the engine (with
+``query_timeout`` as the HTTP timeout; configure the engine's own timeout too, see
+``docs/scaling.md``), its answer parsed and written here, so the row cap and content negotiation
+are the same for every backend.
 """
 
 from __future__ import annotations
@@ -38,7 +44,8 @@ from starlette.requests import Request
 from starlette.responses import PlainTextResponse, Response
 
 from harvester.settings import ServerSettings
-from harvester.store import MeaStore, QueryResult
+from harvester.store import QueryResult
+from harvester.store_api import StoreBackend
 
 from .caching import StoreVersion, entity_tag, is_not_modified, validator_headers
 from .evaluate import Answer, Failure, Job, format_key, run
@@ -195,7 +202,7 @@ class SparqlEndpoint:
     on-disk store), else they run in-process on a thread (no timeout possible there)."""
 
     def __init__(
-        self, store: MeaStore, settings: ServerSettings, pool: Callable[[], WorkerPool | None]
+        self, store: StoreBackend, settings: ServerSettings, pool: Callable[[], WorkerPool | None]
     ) -> None:
         self.store = store
         self.settings = settings
@@ -261,7 +268,8 @@ class SparqlEndpoint:
     def _query_in_process(
         self, text: str, default: Sequence[str], named: Sequence[str]
     ) -> QueryResult:
-        return self.store.query(text, default_graph=default, named_graphs=named)
+        timeout = self.settings.query_timeout  # a remote store's HTTP timeout (else ignored)
+        return self.store.query(text, default_graph=default, named_graphs=named, timeout=timeout)
 
     def _finish(
         self, request: Request, response: Response, started: float, query: str | None
@@ -279,7 +287,7 @@ class SparqlEndpoint:
 
 
 def sparql_endpoint(
-    store: MeaStore,
+    store: StoreBackend,
     settings: ServerSettings,
     pool: Callable[[], WorkerPool | None] = lambda: None,
 ) -> Handler:
@@ -331,7 +339,7 @@ def _not_acceptable(request: ProtocolRequest, formats: tuple[Format, ...]) -> Pr
     return ProtocolError(406, f"Cannot answer with {request.accept!r}; available: {offered}.")
 
 
-def describe(store: MeaStore, settings: ServerSettings, request: ProtocolRequest) -> Response:
+def describe(store: StoreBackend, settings: ServerSettings, request: ProtocolRequest) -> Response:
     """The service description, in the negotiated graph format (runs a count: use a thread)."""
     choice = _choose(DESCRIPTION_FORMATS, request)
     if choice is None:

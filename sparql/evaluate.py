@@ -21,7 +21,7 @@ from typing import Any
 
 import pyoxigraph as ox
 
-from harvester.exceptions import QueryError, StoreError
+from harvester.exceptions import QueryError, StoreError, StoreTimeoutError
 from harvester.store import QueryResult, map_store_errors
 
 from .negotiation import GRAPH_FORMATS, RESULT_FORMATS, Format
@@ -84,6 +84,8 @@ def run(query: QueryFunction, job: Job) -> Answer | Failure:
         return _answer(result, job)
     except QueryError as exc:
         return Failure(400, str(exc))
+    except StoreTimeoutError as exc:  # a remote store gave up, or we gave up waiting
+        return Failure(503, str(exc))
     except StoreError as exc:
         log.warning("query evaluation failed: %s", exc)
         return Failure(500, str(exc))

@@ -26,7 +26,7 @@ from starlette.responses import PlainTextResponse, Response
 from starlette.routing import Route
 
 from harvester.settings import ServerSettings
-from harvester.store import MeaStore
+from harvester.store_api import StoreBackend
 from harvester.vocab import PREFIXES
 
 from .describe import Description, describe
@@ -55,7 +55,7 @@ Handler = Callable[[Request], Response]
 class LinkedData:
     """The handlers, over one store and one IRI policy."""
 
-    def __init__(self, store: MeaStore, linker: Linker) -> None:
+    def __init__(self, store: StoreBackend, linker: Linker) -> None:
         self.store = store
         self.linker = linker
 
@@ -96,7 +96,7 @@ class LinkedData:
         return html_response(render_resource(found, ctx), headers=_VARY)
 
 
-def linked_data_routes(store: MeaStore, settings: ServerSettings) -> list[Route]:
+def linked_data_routes(store: StoreBackend, settings: ServerSettings) -> list[Route]:
     """``/def``, ``/def/<term>`` and ``/resource`` (see the module docstring)."""
     ld = LinkedData(store, Linker(settings.base_iri))
     return [
@@ -106,7 +106,7 @@ def linked_data_routes(store: MeaStore, settings: ServerSettings) -> list[Route]
     ]
 
 
-def fallback_route(store: MeaStore, settings: ServerSettings) -> Route:
+def fallback_route(store: StoreBackend, settings: ServerSettings) -> Route:
     """``/<path>`` for IRIs under ``base_iri``: register it after every other route."""
     ld = LinkedData(store, Linker(settings.base_iri))
     return Route("/{path:path}", ld.minted, methods=["GET"], name="minted")

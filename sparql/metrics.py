@@ -7,8 +7,10 @@ with ``prometheus_client``: about sixty lines against a dependency and its globa
 - ``meahub_http_request_duration_seconds{route}``: a latency histogram;
 - ``meahub_query_timeouts_total``, ``meahub_query_worker_restarts_total``: from the worker pool;
 - ``meahub_harvest_last_run{source,status}``, ``meahub_harvest_last_records{source,outcome}``,
-  ``meahub_harvest_last_end_timestamp_seconds{source}``, ``meahub_store_quads``: from the
-  harvest status (the callable behind ``/status``).
+  ``meahub_harvest_last_end_timestamp_seconds{source}``, ``meahub_store_quads``,
+  ``meahub_harvest_consecutive_failures{source}``, ``meahub_harvest_flagged{source}`` (1 when
+  the source failed ``flag_after_failures`` runs in a row): from the harvest status (the
+  callable behind ``/status``).
 
 Access lines go to the ``meahub.access`` logger (INFO) as JSON objects, one per request, with the
 method, path (without the query string), route template, status, bytes sent, duration and client.
@@ -126,9 +128,26 @@ def _harvest_lines(status: Mapping[str, Any]) -> list[str]:
         stamp = _timestamp(run.get("ended"))
         if stamp is not None:
             ended.append(f"meahub_harvest_last_end_timestamp_seconds{_labels(source=name)} {stamp}")
+    lines += _failing_lines(sources)
     quads = [] if "quads" not in status else [f"meahub_store_quads {int(status['quads'])}"]
     quads_header = _header("meahub_store_quads", "gauge", "Quads in the store") if quads else []
     return [*lines, *records, *ended, *quads_header, *quads]
+
+
+def _failing_lines(sources: Mapping[str, Any]) -> list[str]:
+    failures = _header(
+        "meahub_harvest_consecutive_failures", "gauge", "Failed runs since the last good one"
+    )
+    flagged = _header("meahub_harvest_flagged", "gauge", "1: the source keeps failing")
+    for name, run in sorted(sources.items()):
+        run = run or {}
+        if "consecutive_failures" in run:
+            labels = _labels(source=name)
+            failures.append(
+                f"meahub_harvest_consecutive_failures{labels} {run['consecutive_failures']}"
+            )
+            flagged.append(f"meahub_harvest_flagged{labels} {int(bool(run.get('flagged')))}")
+    return [*failures, *flagged]
 
 
 def _status(run: Mapping[str, Any]) -> str:

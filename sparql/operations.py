@@ -14,7 +14,7 @@ from starlette.middleware import Middleware
 from starlette.routing import Route
 
 from harvester.settings import ServerSettings
-from harvester.store import MeaStore
+from harvester.store_api import StoreBackend
 
 from .metrics import Metrics, MetricsMiddleware, metrics_endpoint
 from .workers import WorkerPool
@@ -30,7 +30,7 @@ class Operations:
     """The worker pool (on-disk stores only) and the metrics of one application."""
 
     def __init__(
-        self, store: MeaStore, settings: ServerSettings, status: StatusCallable | None
+        self, store: StoreBackend, settings: ServerSettings, status: StatusCallable | None
     ) -> None:
         self.metrics = Metrics()
         self.status = status

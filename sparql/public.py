@@ -14,7 +14,7 @@ from typing import Any
 from starlette.routing import BaseRoute
 
 from harvester.settings import ServerSettings
-from harvester.store import MeaStore
+from harvester.store_api import StoreBackend
 
 from .linked_data import fallback_route, linked_data_routes
 from .query_page import query_page_routes
@@ -25,7 +25,7 @@ __all__ = ["with_public_routes"]
 
 def with_public_routes(
     routes: Sequence[BaseRoute],
-    store: MeaStore,
+    store: StoreBackend,
     settings: ServerSettings,
     status: Callable[[], dict[str, Any]] | None = None,
 ) -> list[BaseRoute]:

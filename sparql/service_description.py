@@ -12,7 +12,7 @@ import logging
 import pyoxigraph as ox
 
 from harvester.settings import ServerSettings
-from harvester.store import MeaStore
+from harvester.store_api import StoreBackend
 
 from .negotiation import GRAPH_FORMATS, RESULT_FORMATS, Format
 
@@ -68,7 +68,7 @@ def description_triples(
     return triples
 
 
-def serialize_description(store: MeaStore, settings: ServerSettings, fmt: Format) -> bytes:
+def serialize_description(store: StoreBackend, settings: ServerSettings, fmt: Format) -> bytes:
     """The service description in ``fmt`` (a graph format).
 
     Runs a count over the store, so call it from a worker thread.

@@ -32,7 +32,7 @@ from starlette.routing import Route
 
 from harvester.dumps import DUMP_FILES, NQUADS_DUMP, dumps_directory, read_manifest, write_dumps
 from harvester.settings import ServerSettings
-from harvester.store import MeaStore
+from harvester.store_api import StoreBackend
 from harvester.vocab import DCAT, DCTERMS, FOAF, MEA, PREFIXES, PROV, RDF, XSD
 
 from .describe import Description, Statement
@@ -78,7 +78,7 @@ class VoidBuilder:
     """Builds the description's triples for the current store state."""
 
     def __init__(
-        self, store: MeaStore, settings: ServerSettings, status: StatusCallable | None = None
+        self, store: StoreBackend, settings: ServerSettings, status: StatusCallable | None = None
     ) -> None:
         self.store = store
         self.settings = settings
@@ -282,7 +282,7 @@ def _slug(value: str) -> str:
 
 
 def void_routes(
-    store: MeaStore, settings: ServerSettings, status: StatusCallable | None = None
+    store: StoreBackend, settings: ServerSettings, status: StatusCallable | None = None
 ) -> list[Route]:
     """``/.well-known/void`` and ``/dumps/{name}``."""
     builder = VoidBuilder(store, settings, status)
@@ -314,7 +314,7 @@ def _void(request: Request, builder: VoidBuilder) -> Response:
 class _Dumps:
     """Serves the dump files; writes them first when they are missing."""
 
-    def __init__(self, store: MeaStore, settings: ServerSettings) -> None:
+    def __init__(self, store: StoreBackend, settings: ServerSettings) -> None:
         self.store = store
         self.directory = dumps_directory(settings, store)
         self.lock = threading.Lock()

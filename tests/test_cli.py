@@ -68,9 +68,9 @@ def test_query_csv_and_status_json(
     rows = list(csv.reader(io.StringIO(capsysbinary.readouterr().out.decode())))
     assert rows[0] == ["n"] and int(rows[1][0]) > 50
     assert main(["status", "--config", str(config), "--json"]) == 0
-    runs = json.loads(capsysbinary.readouterr().out)
-    assert {r["source"] for r in runs} == {s["name"] for s in demo_sources("http://x")}
-    assert all(r["status"] == "ok" for r in runs)
+    sources = json.loads(capsysbinary.readouterr().out)["sources"]
+    assert set(sources) == {s["name"] for s in demo_sources("http://x")}
+    assert all(s["status"] == "ok" and s["history"][0]["status"] == "ok" for s in sources.values())
 
 
 def test_query_from_a_file_and_syntax_errors(

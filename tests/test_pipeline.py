@@ -14,7 +14,7 @@ from harvester.mapping import MappingRegistry
 from harvester.models import RunStatus
 from harvester.paths import MAPPINGS_DIR
 
-from .conftest import Hub, provider
+from .conftest import HUB, Hub, provider
 
 
 def _loaded(report_counts: dict[str, int]) -> int:
@@ -145,14 +145,26 @@ def test_malformed_records_are_reported_and_skipped(hub: Hub, dataset: Dataset) 
     assert hub.runtime.raw.count("prov") == sum(dataset.sizes().values())
 
 
-def test_unchanged_reharvest_writes_nothing(hub: Hub, dataset: Dataset) -> None:
+def _graph_quads(hub: Hub) -> dict[str, set[str]]:
+    graphs: dict[str, set[str]] = {}
+    for quad in hub.runtime.store.quads():
+        graphs.setdefault(str(quad.graph_name), set()).add(str(quad))
+    return graphs
+
+
+def test_unchanged_reharvest_writes_only_its_run_description(hub: Hub, dataset: Dataset) -> None:
     mock = provider(dataset)
-    hub.harvest(mock.handle)
-    version, quads = hub.runtime.store.version, len(hub.runtime.store)
+    first = hub.harvest(mock.handle)
+    version, before = hub.runtime.store.version, _graph_quads(hub)
     report = hub.harvest(mock.handle)
     assert report.counts["unchanged"] == sum(dataset.sizes().values())
     assert report.changed == 0
-    assert (hub.runtime.store.version, len(hub.runtime.store)) == (version, quads)
+    after = _graph_quads(hub)
+    added = set(after) - set(before)
+    assert added == {f"<{HUB}graph/runs/{report.run_id}>"}
+    assert {g: q for g, q in after.items() if g not in added} == before  # records untouched
+    assert hub.runtime.store.version == version + 1  # one small commit: the run graph
+    assert f"<{HUB}graph/runs/{first.run_id}>" in after
 
 
 def test_updated_record_is_replaced(hub: Hub, dataset: Dataset) -> None:

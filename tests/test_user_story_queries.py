@@ -156,7 +156,9 @@ def test_07_provenance_of_records(loaded: Hub) -> None:
     assert (source, url) == (f"{HUB}source/prov", "http://prov.test/informea.svc/Decisions('d1')")
     assert run and run.startswith(f"{HUB}run/prov-") and harvested
     assert graph == f"{HUB}graph/prov/decisions/d1"
-    assert len(rows) == 9  # every harvested record (1 meeting, 3 decisions, 2 focal points, 2 reports, 1 plan)
+    assert (
+        len(rows) == 9
+    )  # every harvested record (1 meeting, 3 decisions, 2 focal points, 2 reports, 1 plan)
 
 
 def test_08_changed_since(loaded: Hub) -> None:

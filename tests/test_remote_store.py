@@ -1,0 +1,476 @@
+"""The remote store (:mod:`harvester.remote_store`) against a real SPARQL engine.
+
+By default each test starts ``oxigraph serve --union-default-graph`` on a free loopback port over
+a temporary directory (the CLI comes with the ``oxigraph`` pip package; the tests are skipped,
+saying so, when it is missing). ``make test-virtuoso`` runs the same tests against OpenLink
+Virtuoso: it sets ``MEAHUB_TEST_STORE=virtuoso`` and ``MEAHUB_TEST_QUERY_URL``/``..._UPDATE_URL``
+to an engine it started, and the tests then wipe MEA Hub's graphs there before and after each.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import threading
+import time
+from collections import Counter
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pyoxigraph as ox
+import pytest
+from starlette.testclient import TestClient
+
+from harvester import remote_store
+from harvester.demo import Dataset
+from harvester.exceptions import LeaseHeldError, QueryError, StoreError, StoreTimeoutError
+from harvester.ontology import load_reference
+from harvester.querying import export
+from harvester.remote_store import STORE_GRAPH, RemoteStore, bind_values, query_form
+from harvester.runtime import Runtime
+from harvester.settings import Settings, settings_from_mapping
+from harvester.store import ChangeSet
+from sparql import create_app
+
+from .conftest import HUB, Hub, provider
+
+_PREFIXES = (HUB, "https://w3id.org/mea/")
+
+
+@dataclass
+class Engine:
+    """A running SPARQL engine the tests may write to."""
+
+    name: str
+    query_url: str
+    update_url: str
+    graph_store_url: str | None = None
+    process: subprocess.Popen[bytes] | None = None
+
+    def settings(self, state_dir: Path, **store: Any) -> Settings:
+        table: dict[str, Any] = {
+            "query_url": self.query_url,
+            "update_url": self.update_url,
+            "state_dir": str(state_dir),
+            "timeout": 30,
+            **store,
+        }
+        if self.graph_store_url:
+            table.setdefault("graph_store_url", self.graph_store_url)
+        return settings_from_mapping({"store": table, "server": {"base_iri": HUB}})
+
+    def stop(self) -> None:
+        if self.process is not None and self.process.poll() is None:
+            self.process.terminate()
+            self.process.wait(10)
+
+
+def _oxigraph_binary() -> str | None:
+    beside = Path(sys.executable).parent / "oxigraph"
+    return str(beside) if beside.exists() else shutil.which("oxigraph")
+
+
+def _free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+def _wait_for(url: str, process: subprocess.Popen[bytes]) -> None:
+    deadline = time.monotonic() + 15
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise RuntimeError(f"oxigraph serve exited with status {process.returncode}")
+        try:
+            httpx.get(url, params={"query": "ASK {}"}, timeout=1)
+            return
+        except httpx.TransportError:
+            time.sleep(0.05)
+    raise RuntimeError(f"oxigraph serve did not answer at {url}")
+
+
+def _start_oxigraph(location: Path) -> Engine:
+    binary = _oxigraph_binary()
+    if binary is None:
+        pytest.skip("the `oxigraph` CLI (pip package `oxigraph`) is not installed")
+    port = _free_port()
+    command = [binary, "serve", "--location", str(location), "--bind", f"127.0.0.1:{port}"]
+    process = subprocess.Popen(
+        [*command, "--union-default-graph", "--timeout-s", "30"], stderr=subprocess.DEVNULL
+    )
+    base = f"http://127.0.0.1:{port}"
+    _wait_for(f"{base}/query", process)
+    return Engine("oxigraph", f"{base}/query", f"{base}/update", f"{base}/store", process)
+
+
+def _wipe(engine: Engine) -> None:
+    """Drop MEA Hub's graphs from a shared engine (Virtuoso keeps its own system graphs)."""
+    keep = " || ".join(f'STRSTARTS(STR(?g), "{p}")' for p in _PREFIXES)
+    query = f"SELECT DISTINCT ?g WHERE {{ GRAPH ?g {{ ?s ?p ?o }} FILTER ({keep}) }}"
+    answer = httpx.post(
+        engine.query_url,
+        data={"query": query},
+        headers={"Accept": "application/sparql-results+json"},
+        timeout=60,
+    )
+    rows = ox.parse_query_results(answer.content, format=ox.QueryResultsFormat.JSON)
+    drops = [f"DROP SILENT GRAPH <{row[0].value}>" for row in rows]  # type: ignore[union-attr]
+    if drops:
+        httpx.post(engine.update_url, data={"update": " ;\n".join(drops)}, timeout=60)
+
+
+@pytest.fixture
+def engine(tmp_path: Path) -> Iterator[Engine]:
+    query_url = os.environ.get("MEAHUB_TEST_QUERY_URL")
+    if query_url:
+        shared = Engine(
+            os.environ.get("MEAHUB_TEST_STORE", "external"),
+            query_url,
+            os.environ["MEAHUB_TEST_UPDATE_URL"],
+            os.environ.get("MEAHUB_TEST_GRAPH_STORE_URL") or None,
+        )
+        _wipe(shared)
+        yield shared
+        _wipe(shared)
+        return
+    started = _start_oxigraph(tmp_path / "oxigraph")
+    yield started
+    started.stop()
+
+
+@pytest.fixture
+def remote(engine: Engine, tmp_path: Path) -> Iterator[Runtime]:
+    runtime = Runtime.open(engine.settings(tmp_path / "state"))
+    yield runtime
+    runtime.close()
+
+
+def _embedded() -> Runtime:
+    return Runtime.open(settings_from_mapping({"server": {"base_iri": HUB}}), in_memory=True)
+
+
+def _content(runtime: Runtime) -> Counter[str]:
+    """The store's quads, without what differs from run to run (run ids, times, histories);
+    blank nodes (in the ontology and shapes) are masked, their labels differ by engine."""
+    kept: Counter[str] = Counter()
+    for quad in runtime.store.quads():
+        terms = (quad.subject, quad.predicate, quad.object, quad.graph_name)
+        text = " ".join("_:" if isinstance(t, ox.BlankNode) else str(t) for t in terms)
+        if "/run/" in text or "/graph/runs/" in text or "/history" in text:
+            continue
+        kept[text] += 1
+    return kept
+
+
+# -- harvesting ------------------------------------------------------------------------------
+
+
+def test_remote_harvest_gives_the_same_counts_and_triples(
+    remote: Runtime, dataset: Dataset
+) -> None:
+    local = _embedded()
+    try:
+        expected = Hub(local).harvest(provider(dataset).handle)
+        report = Hub(remote).harvest(provider(dataset).handle)
+        assert report.counts == expected.counts and report.counts["added"] > 50
+        for cls in ("Decision", "Meeting", "Contact", "Treaty"):
+            assert Hub(remote).count(cls) == Hub(local).count(cls)
+        assert len(remote.store) == len(local.store)
+        assert _content(remote) == _content(local)
+    finally:
+        local.close()
+
+
+def test_reference_data_is_loaded_once(remote: Runtime) -> None:
+    assert remote.store.has_graph("https://w3id.org/mea/graph/ontology")
+    assert load_reference(remote.store) is False  # the digest marker is found remotely
+
+
+def test_unchanged_reharvest_writes_no_record_graph(remote: Runtime, dataset: Dataset) -> None:
+    hub, mock = Hub(remote), provider(dataset)
+    hub.harvest(mock.handle)
+    written: list[str] = []
+    apply = remote.store.apply
+
+    def spy(changes: ChangeSet) -> None:
+        written.extend([*changes.replace, *changes.drop])
+        apply(changes)
+
+    remote.store.apply = spy  # type: ignore[method-assign]
+    report = hub.harvest(mock.handle)
+    assert report.changed == 0
+    assert written and all("/graph/runs/" in g or "/history" in g for g in written), written
+
+
+def test_deleted_records_leave_the_remote_store(remote: Runtime, dataset: Dataset) -> None:
+    hub, mock = Hub(remote), provider(dataset)
+    hub.harvest(mock.handle)
+    for record_id in list(dataset["Decisions"])[:2]:
+        dataset.delete("Decisions", record_id)
+    report = hub.harvest(mock.handle)
+    assert report.counts["deleted"] == 2
+    assert hub.count("Decision") == len(dataset["Decisions"])
+
+
+def test_a_large_run_is_written_in_bounded_batches(
+    engine: Engine, tmp_path: Path, dataset: Dataset
+) -> None:
+    runtime = Runtime.open(engine.settings(tmp_path / "state", batch_quads=500))
+    requests: list[int] = []
+    apply = runtime.store.apply
+
+    def counting(changes: ChangeSet) -> None:
+        requests.append(changes.quad_count)
+        apply(changes)
+
+    runtime.store.apply = counting  # type: ignore[method-assign]
+    try:
+        Hub(runtime).harvest(provider(dataset).handle)
+        assert len(requests) > 3 and max(requests) < 500 + 400  # a batch ends past the bound
+        assert Hub(runtime).count("Decision") == len(dataset["Decisions"])
+    finally:
+        runtime.close()
+
+
+# -- failures --------------------------------------------------------------------------------
+
+
+class _FailingUpdates(httpx.HTTPTransport):
+    """Forwards requests, but fails the ``fail_at``-th update (1-based) with a network error."""
+
+    def __init__(self, fail_at: int) -> None:
+        super().__init__()
+        self.fail_at = fail_at
+        self.updates = 0
+
+    def handle_request(self, request: httpx.Request) -> httpx.Response:
+        if b"update=" in request.read()[:7]:
+            self.updates += 1
+            if self.updates == self.fail_at:
+                raise httpx.ConnectError("injected: the store went away", request=request)
+        return super().handle_request(request)
+
+
+def _remote_runtime(engine: Engine, state: Path, transport: httpx.BaseTransport) -> Runtime:
+    settings = engine.settings(state, batch_quads=2_000)
+    store = RemoteStore(settings.store, graph_prefixes=_PREFIXES, transport=transport)
+    runtime = Runtime.open(settings)  # loads the reference data
+    runtime.store.close()
+    runtime.store = store
+    return runtime
+
+
+def test_a_failed_batch_is_reported_and_leaves_the_store_as_the_last_batch_did(
+    engine: Engine, tmp_path: Path, dataset: Dataset
+) -> None:
+    transport = _FailingUpdates(fail_at=2)  # the first update claims the id: fail batch 1
+    runtime = _remote_runtime(engine, tmp_path / "state", transport)
+    try:
+        quads, version = len(runtime.store), runtime.store.version
+        with pytest.raises(StoreError, match="cannot write to the store: ConnectError: injected"):
+            Hub(runtime).harvest(provider(dataset).handle)
+        assert len(runtime.store) == quads and runtime.store.version == version
+        transport.fail_at = 0
+        report = Hub(runtime).harvest(provider(dataset).handle)  # the next run catches up
+        assert Hub(runtime).count("Decision") == len(dataset["Decisions"]), report
+    finally:
+        runtime.close()
+
+
+def test_one_update_request_is_all_or_nothing_on_the_engine(remote: Runtime) -> None:
+    store = remote.store
+    assert isinstance(store, RemoteStore)
+    before = len(store)
+    failing = (
+        f"INSERT DATA {{ GRAPH <{HUB}g> {{ <{HUB}s> <{HUB}p> 1 }} }} ;\n"
+        "LOAD <http://127.0.0.1:9/nothing-here> INTO GRAPH <http://hub.test/g2>"
+    )
+    with pytest.raises(StoreError):
+        store.update(failing)
+    assert len(store) == before and not store.has_graph(f"{HUB}g")
+
+
+def test_an_unreachable_store_fails_clearly(engine: Engine, tmp_path: Path) -> None:
+    settings = engine.settings(tmp_path / "state")
+    dead = f"http://127.0.0.1:{_free_port()}/"
+    gone = settings.store.__class__(query_url=dead, update_url=dead, state_dir=tmp_path)
+    with pytest.raises(StoreError, match="cannot mark the store: ConnectError"):
+        RemoteStore(gone)
+
+
+def test_a_slow_answer_is_a_timeout(remote: Runtime) -> None:
+    endless = "SELECT (COUNT(*) AS ?n) WHERE { ?a ?b ?c . ?d ?e ?f . ?g ?h ?i }"
+    with pytest.raises(StoreTimeoutError, match="did not answer within 0.2 s"):
+        remote.store.query(endless, timeout=0.2)
+
+
+def test_a_malformed_query_is_a_query_error(remote: Runtime) -> None:
+    with pytest.raises(QueryError, match="refused"):
+        remote.store.query("SELECT WHERE {")
+
+
+# -- the endpoint and replicas ---------------------------------------------------------------
+
+
+def _client(runtime: Runtime, **server: Any) -> TestClient:
+    settings = settings_from_mapping({"server": {"base_iri": HUB, **server}}).server
+    return TestClient(create_app(runtime.store, settings))
+
+
+COUNT = "SELECT (COUNT(*) AS ?n) WHERE { ?d a <https://w3id.org/mea/ontology#Decision> }"
+
+
+def test_sparql_endpoint_forwards_to_the_remote(remote: Runtime, dataset: Dataset) -> None:
+    Hub(remote).harvest(provider(dataset).handle)
+    client = _client(remote, max_result_rows=5)
+    answer = client.get("/sparql", params={"query": COUNT}, headers={"Accept": "text/csv"})
+    assert answer.status_code == 200 and answer.text.split()[-1] == str(len(dataset["Decisions"]))
+    rows = client.get(
+        "/sparql",
+        params={"query": "SELECT ?d WHERE { ?d a <https://w3id.org/mea/ontology#Decision> }"},
+        headers={"Accept": "application/sparql-results+json"},
+    )
+    assert rows.headers["MEA-Result-Rows"] == "5" and rows.headers["MEA-Result-Truncated"] == "true"
+    assert len(rows.json()["results"]["bindings"]) == 5
+    graph = client.get(
+        "/sparql",
+        params={"query": "CONSTRUCT WHERE { ?d a <https://w3id.org/mea/ontology#Decision> }"},
+        headers={"Accept": "text/turtle"},
+    )
+    assert graph.headers["content-type"].startswith("text/turtle")
+    assert len(list(ox.parse(graph.content, format=ox.RdfFormat.TURTLE))) == 5
+    bad = client.get("/sparql", params={"query": "SELECT WHERE {"})
+    assert bad.status_code == 400
+
+
+def test_two_replicas_answer_alike_and_see_each_others_writes(
+    engine: Engine, tmp_path: Path, dataset: Dataset, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(remote_store, "VERSION_TTL", 0.0)
+    first = Runtime.open(engine.settings(tmp_path / "a"))
+    second = Runtime.open(engine.settings(tmp_path / "b"))
+    try:
+        one, two = _client(first), _client(second)
+        etag = two.get("/sparql", params={"query": COUNT}).headers["ETag"]
+        Hub(first).harvest(provider(dataset).handle)
+        answers = [c.get("/sparql", params={"query": COUNT}) for c in (one, two)]
+        assert answers[0].content == answers[1].content
+        assert answers[0].headers["ETag"] == answers[1].headers["ETag"] != etag
+        assert first.store.store_id == second.store.store_id
+    finally:
+        first.close()
+        second.close()
+
+
+def test_export_streams_the_remote_store(remote: Runtime, dataset: Dataset, tmp_path: Path) -> None:
+    Hub(remote).harvest(provider(dataset).handle)
+    out = tmp_path / "dump.nq"
+    with open(out, "wb") as handle:
+        export(remote.store, handle, "nquads")
+    quads = list(ox.parse(out.read_bytes(), format=ox.RdfFormat.N_QUADS))
+    assert len(quads) == len(remote.store)
+    assert not any(q.graph_name == ox.NamedNode(STORE_GRAPH) for q in quads)
+
+
+# -- the writer lease ------------------------------------------------------------------------
+
+
+def _blocking(
+    dataset: Dataset, entered: threading.Event, go: threading.Event
+) -> Callable[..., Any]:
+    handler = provider(dataset).handle
+
+    def handle(request: httpx.Request) -> httpx.Response:
+        entered.set()
+        go.wait(30)
+        return handler(request)
+
+    return handle
+
+
+def test_two_concurrent_harvests_one_runs_the_other_is_refused(
+    engine: Engine, tmp_path: Path, dataset: Dataset
+) -> None:
+    # replicas that harvest share the state directory (docs/scaling.md)
+    first = Runtime.open(engine.settings(tmp_path / "state"))
+    second = Runtime.open(engine.settings(tmp_path / "state"))
+    config = Hub(first).source()
+    entered, go = threading.Event(), threading.Event()
+    transport = httpx.MockTransport(_blocking(dataset, entered, go))
+    results: list[Any] = []
+    worker = threading.Thread(
+        target=lambda: results.append(first.harvest(config, transport=transport))
+    )
+    try:
+        worker.start()
+        assert entered.wait(30)
+        other = httpx.MockTransport(provider(dataset).handle)
+        with pytest.raises(LeaseHeldError, match="another writer holds the lease until") as info:
+            second.harvest(config, transport=other)
+        assert isinstance(first.store, RemoteStore) and info.value.holder == first.store.holder
+        assert first.store.holder in str(info.value)
+        go.set()
+        worker.join(60)
+        assert results and results[0].counts["added"] > 50
+        assert second.harvest(config, transport=other).counts["unchanged"] > 0  # lease is free
+    finally:
+        go.set()
+        first.close()
+        second.close()
+
+
+def test_an_expired_lease_is_taken_over(engine: Engine, tmp_path: Path) -> None:
+    first = Runtime.open(engine.settings(tmp_path / "a", lease_seconds=1))
+    second = Runtime.open(engine.settings(tmp_path / "b", lease_seconds=1))
+    store = first.store
+    assert isinstance(store, RemoteStore)
+    held = store.writer_lease()
+    held.__enter__()
+    try:
+        assert store._lease is not None
+        store._lease.stop_renewing()  # the holder hangs: no more renewals
+        with pytest.raises(LeaseHeldError):
+            second.store.writer_lease().__enter__()
+        time.sleep(1.3)
+        with second.store.writer_lease():
+            with pytest.raises(LeaseHeldError, match="was lost"):
+                store.replace_graph(f"{HUB}late", [])
+    finally:
+        held.__exit__(None, None, None)
+        first.close()
+        second.close()
+
+
+def test_a_renewed_lease_outlives_its_duration(engine: Engine, tmp_path: Path) -> None:
+    first = Runtime.open(engine.settings(tmp_path / "a", lease_seconds=0.6))
+    second = Runtime.open(engine.settings(tmp_path / "b", lease_seconds=0.6))
+    try:
+        with first.store.writer_lease():
+            time.sleep(1.0)
+            with pytest.raises(LeaseHeldError):
+                second.store.writer_lease().__enter__()
+        with second.store.writer_lease():  # released at the end: free at once
+            pass
+    finally:
+        first.close()
+        second.close()
+
+
+# -- helpers ---------------------------------------------------------------------------------
+
+
+def test_query_form_and_bound_values() -> None:
+    assert query_form("PREFIX s: <http://x/select#> # ask\nCONSTRUCT WHERE { ?s ?p ?o }") == (
+        "CONSTRUCT"
+    )
+    assert query_form("ASK { ?s ?p ?o }") == "ASK"
+    bound = bind_values("ASK { GRAPH ?g { ?s ?p ?o } }", {"g": ox.NamedNode("http://g/")})
+    assert bound == "ASK { VALUES (?g) { (<http://g/>) }  GRAPH ?g { ?s ?p ?o } }"
+    construct = bind_values("CONSTRUCT { ?s ?p ?o } WHERE { ?s ?p ?o }", {"s": ox.Literal("x")})
+    assert construct.startswith('CONSTRUCT { ?s ?p ?o } WHERE { VALUES (?s) { ("x") }')
