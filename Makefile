@@ -74,6 +74,12 @@ bench: install
 	$(BIN)/python -m bench.endpoint_bench
 	$(BIN)/python -m bench.linking_bench
 
+## make soak (not part of make test): 30 minutes of scheduled harvests every 10 s against a mock
+## with injected faults while queries run; RSS growth, failed queries, harvest outcomes
+SOAK_MINUTES ?= 30
+soak: install
+	$(BIN)/python -m bench.soak --minutes $(SOAK_MINUTES)
+
 ## make eval-linking: precision, recall and F1 of the Aichi linker on the tuning and held-out sets
 eval-linking: install
 	$(BIN)/python -m harvester.linking.evaluate

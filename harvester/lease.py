@@ -2,9 +2,10 @@
 every ``meahub`` process that shares the store.
 
 The lease is two triples in the graph :data:`LEASE_GRAPH` of the store itself: who holds it and
-until when. It is taken by one SPARQL Update that replaces the lease only when there is none, it
-has run out, or it is already ours (``DELETE/INSERT ... WHERE { OPTIONAL {...} FILTER (...) }``,
-atomic on the engine), then read back: whoever is named there holds it. The holder renews it
+until when. It is taken by one SPARQL Update request that removes the lease when it has run out or
+is already ours, then inserts ours when no lease is left (``DELETE ... WHERE { ... FILTER }``;
+``INSERT ... WHERE { { SELECT (COUNT ...) } FILTER (?n = 0) }``: one transaction on engines that
+run a request in one), then read back: whoever is named there holds it. The holder renews it
 every third of its duration while the run lasts, and deletes it at the end; a holder that dies
 leaves a lease that anyone may take over once it has expired. Expiry times are written and
 compared in UTC by the writers' clocks: keep them in sync (NTP), and keep ``lease_seconds`` well
@@ -38,12 +39,15 @@ _G = f"<{LEASE_GRAPH}>"
 _HOLDER = f"<{MEA}leaseHolder>"
 _EXPIRES = f"<{MEA}leaseExpires>"
 
-_TAKE = f"""DELETE {{ GRAPH {_G} {{ {_G} {_HOLDER} ?h ; {_EXPIRES} ?e }} }}
+# Two operations, one request: drop our own or an expired lease, then insert ours if none is
+# left. (Written so that Virtuoso 7.2 evaluates it too: it mishandles OPTIONAL and NOT EXISTS
+# in an update's WHERE clause, but not a COUNT subquery.)
+_TAKE = f"""DELETE {{ GRAPH {_G} {{ {_G} ?p ?o }} }}
+WHERE {{ GRAPH {_G} {{ {_G} {_HOLDER} ?h ; {_EXPIRES} ?e ; ?p ?o }}
+  FILTER (?h = %(me)s || ?e < %(now)s) }} ;
 INSERT {{ GRAPH {_G} {{ {_G} {_HOLDER} %(me)s ; {_EXPIRES} %(until)s }} }}
-WHERE {{
-  OPTIONAL {{ GRAPH {_G} {{ {_G} {_HOLDER} ?h ; {_EXPIRES} ?e }} }}
-  FILTER (!BOUND(?h) || ?h = %(me)s || ?e < %(now)s)
-}}"""
+WHERE {{ {{ SELECT (COUNT(?x) AS ?n) WHERE {{ GRAPH {_G} {{ {_G} {_HOLDER} ?x }} }} }}
+  FILTER (?n = 0) }}"""
 _RELEASE = f"""DELETE {{ GRAPH {_G} {{ {_G} ?p ?o }} }}
 WHERE {{ GRAPH {_G} {{ {_G} {_HOLDER} %(me)s ; ?p ?o }} }}"""
 _READ = f"SELECT ?h ?e WHERE {{ GRAPH {_G} {{ {_G} {_HOLDER} ?h ; {_EXPIRES} ?e }} }}"

@@ -10,7 +10,7 @@ the same ``QueryTriples``), so no caller changes.
 Guarantees, weaker than the embedded store's (see ``docs/scaling.md``):
 
 - :meth:`RemoteStore.apply` is one SPARQL Update request (the DELETE of the replaced graphs, the
-  DROP of the dropped ones, the INSERT DATA, and the version bump): atomic when the engine runs
+  DROP of the dropped ones, the INSERT DATA, and the new version): atomic when the engine runs
   one request in one transaction (oxigraph serve, Fuseki/TDB2, GraphDB do);
 - a large run is written in batches of ``[store] batch_quads`` quads, each atomic, but a reader
   may see a source half-updated while the run writes, and a run that fails keeps the batches
@@ -19,7 +19,8 @@ Guarantees, weaker than the embedded store's (see ``docs/scaling.md``):
   (``oxigraph serve --union-default-graph``; Virtuoso does so by default).
 
 The store keeps its identity in the graph :data:`STORE_GRAPH`: a random id made on first use
-(``store_id``) and a counter bumped by every write (``version``, for ETags). That graph and the
+(``store_id``) and the time of the last write in microseconds, set by every write (``version``,
+for ETags). That graph and the
 lease graph (:mod:`harvester.lease`) are internal: :meth:`RemoteStore.quads`, :meth:`dump` and
 ``len()`` leave them out, as they leave out graphs outside ``graph_prefixes`` (an engine's own
 system graphs, such as Virtuoso's).
@@ -61,15 +62,18 @@ _JSON_FORMAT = ox.QueryResultsFormat.JSON
 VERSION_TTL = 1.0
 
 _CLAIM_ID = (
-    f"INSERT {{ GRAPH {_S} {{ {_S} <{MEA}storeId> %s }} }} "
-    f"WHERE {{ FILTER NOT EXISTS {{ GRAPH {_S} {{ {_S} <{MEA}storeId> ?x }} }} }}"
+    f"INSERT {{ GRAPH {_S} {{ {_S} <{MEA}storeId> %s }} }} WHERE {{ "
+    f"{{ SELECT (COUNT(?x) AS ?n) WHERE {{ GRAPH {_S} {{ {_S} <{MEA}storeId> ?x }} }} }} "
+    "FILTER (?n = 0) }"
 )
 _READ_ID = f"SELECT ?id WHERE {{ GRAPH {_S} {{ {_S} <{MEA}storeId> ?id }} }} ORDER BY ?id LIMIT 1"
 _READ_VERSION = f"SELECT ?v WHERE {{ GRAPH {_S} {{ {_S} <{MEA}storeVersion> ?v }} }}"
-_BUMP_VERSION = f"""DELETE {{ GRAPH {_S} {{ {_S} <{MEA}storeVersion> ?v }} }}
-INSERT {{ GRAPH {_S} {{ {_S} <{MEA}storeVersion> ?n }} }}
-WHERE {{ OPTIONAL {{ GRAPH {_S} {{ {_S} <{MEA}storeVersion> ?v }} }}
-  BIND(COALESCE(?v + 1, 1) AS ?n) }}"""
+# The version is the writer's clock in microseconds (strictly increasing in one process): plain
+# DELETE WHERE and INSERT DATA, which every engine evaluates alike.
+_SET_VERSION = (
+    f"DELETE WHERE {{ GRAPH {_S} {{ {_S} <{MEA}storeVersion> ?v }} }} ;\n"
+    f"INSERT DATA {{ GRAPH {_S} {{ {_S} <{MEA}storeVersion> %d }} }}"
+)
 
 _IRI = re.compile(r"<[^<>\"{}|^`\\\s]*>")
 _COMMENT = re.compile(r"#[^\n]*")
@@ -169,6 +173,19 @@ def _as_triples(body: bytes, media_type: str) -> ox.QueryTriples:
     return result
 
 
+def _boolean(answer: ox.QuerySolutions | ox.QueryBoolean) -> ox.QueryBoolean:
+    """An ASK answer as a boolean: Virtuoso 7.2 answers ASK in JSON as a one-column SELECT
+    (``__ASK_RETVAL``: one row ``1`` for true, no row for false)."""
+    if isinstance(answer, ox.QueryBoolean):
+        return answer
+    rows = [row[0] for row in answer]
+    value = bool(rows) and rows[0] is not None and rows[0].value not in ("0", "false")
+    text = b'{"head":{},"boolean":%s}' % (b"true" if value else b"false")
+    result = ox.parse_query_results(text, format=_JSON_FORMAT)
+    assert isinstance(result, ox.QueryBoolean)
+    return result
+
+
 def _media_type(response: httpx.Response) -> str:
     return str(response.headers.get("content-type", "")).split(";")[0].strip().lower()
 
@@ -208,6 +225,7 @@ class RemoteStore:
         self._lease_depth = 0
         self._lease_lock = threading.Lock()
         self._version: tuple[int, float] | None = None
+        self._written = 0  # the last version this process wrote
         self.store_id = self._claim_id()
 
     # -- the wire ------------------------------------------------------------------------------
@@ -254,9 +272,8 @@ class RemoteStore:
             if form in ("CONSTRUCT", "DESCRIBE"):
                 return _as_triples(response.content, _media_type(response))
             fmt = ox.QueryResultsFormat.from_media_type(_media_type(response))
-            return ox.parse_query_results(
-                response.content, format=fmt or ox.QueryResultsFormat.JSON
-            )
+            answer = ox.parse_query_results(response.content, format=fmt or _JSON_FORMAT)
+            return _boolean(answer) if form == "ASK" else answer
 
     def graph_quads(self, graph: str) -> list[ox.Quad]:
         """All quads of one named graph (Graph Store Protocol when configured)."""
@@ -342,7 +359,8 @@ class RemoteStore:
 
     @property
     def version(self) -> int:
-        """The store's write counter, read at most every :data:`VERSION_TTL` seconds."""
+        """When the store was last written (microseconds), read at most every
+        :data:`VERSION_TTL` seconds."""
         now = time.monotonic()
         if self._version is None or now - self._version[1] > VERSION_TTL:
             rows = self.query(_READ_VERSION)
@@ -354,7 +372,7 @@ class RemoteStore:
     # -- writing -------------------------------------------------------------------------------
 
     def apply(self, changes: ChangeSet) -> None:
-        """Replace and drop graphs in one SPARQL Update request (and bump the version).
+        """Replace and drop graphs in one SPARQL Update request (and set the version).
 
         :raises StoreError: when the write fails; then nothing of ``changes`` is visible (on
             an engine that runs one request in one transaction).
@@ -364,8 +382,9 @@ class RemoteStore:
             return
         if self._lease is not None:
             self._lease.check()
-        self.update(";\n".join([*_update_operations(changes), _BUMP_VERSION]))
-        self._version = None
+        stamp = max(time.time_ns() // 1000, self._written + 1)
+        self.update(";\n".join([*_update_operations(changes), _SET_VERSION % stamp]))
+        self._written, self._version = stamp, None
         log.debug("applied %d graphs, %d dropped", len(changes.replace), len(changes.drop))
 
     def replace_graph(self, graph: str, quads: Iterable[ox.Quad]) -> None:

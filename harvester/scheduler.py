@@ -23,10 +23,12 @@
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import re
 import threading
 from collections import OrderedDict
+from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -180,6 +182,8 @@ class HarvestService:
             timezone=UTC,
         )
         self._lock = threading.Lock()
+        self._idle = threading.Condition(self._lock)
+        self._working = 0
         self._active: dict[str, RunControl] = {}
         self._tickets: OrderedDict[str, dict[str, Any]] = OrderedDict()
         self._stopping = False
@@ -203,6 +207,9 @@ class HarvestService:
         with self._lock:
             for control in self._active.values():
                 control.cancel(reason)
+            # APScheduler's shutdown holds its job store lock while it waits for the executor:
+            # a run still calling the scheduler then would deadlock, so wait for runs first.
+            self._idle.wait_for(lambda: self._working == 0)
         if self.scheduler.running:
             self.scheduler.shutdown(wait=True)
         if _ACTIVE is self:
@@ -261,23 +268,45 @@ class HarvestService:
         assert control.run_id is not None
         self.run_claimed(source, control.run_id)
 
+    @contextlib.contextmanager
+    def _work(self) -> Iterator[None]:
+        """Counts the job threads at work, for :meth:`stop`."""
+        with self._lock:
+            self._working += 1
+        try:
+            yield
+        finally:
+            with self._lock:
+                self._working -= 1
+                self._idle.notify_all()
+
     def run_claimed(
         self, source: str, run_id: str, *, full: bool = False, allow_mass_delete: bool = False
     ) -> SourceReport | None:
         """Run a claimed source (unless the service is stopping), then release it."""
+        with self._work():
+            return self._run_claimed(source, run_id, full, allow_mass_delete)
+
+    def _run_claimed(
+        self, source: str, run_id: str, full: bool, allow_mass_delete: bool
+    ) -> SourceReport | None:
         control = self._active[source]
         try:
             if self._stopping:
                 self._ticket(run_id, status="dropped", ended=_now())
                 return None
-            return self._execute(source, control, full, allow_mass_delete)
+            done = self._execute(source, control, full, allow_mass_delete)
         finally:
             with self._lock:
                 self._active.pop(source, None)
+        if done is None:
+            return None
+        self._after(*done)  # released first: whoever sees the outcome may start the next run
+        return done[1]
 
     def _execute(
         self, source: str, control: RunControl, full: bool, allow_mass_delete: bool
-    ) -> SourceReport | None:
+    ) -> tuple[SourceConfig, SourceReport] | None:
         try:
             config = self.runtime.settings.source(source)
         except MeaHubError as exc:
@@ -294,8 +323,7 @@ class HarvestService:
             log.exception("run %s of %s failed in the store", control.run_id, source)
             self._ticket(control.run_id, status="error", ended=_now(), error=str(exc))
             return None
-        self._after(config, report)
-        return report
+        return config, report
 
     def _after(self, config: SourceConfig, report: SourceReport) -> None:
         self._ticket(report.run_id, status=report.status.value, ended=_now(), report=report)
@@ -305,6 +333,8 @@ class HarvestService:
         self.runtime.state.prune_runs(config.name, keep)
         counts = dict(report.counts)
         log.info("run %s of %s: %s %s", report.run_id, config.name, report.status.value, counts)
+        if self._stopping:
+            return  # the scheduler is going down: leave its jobs alone
         if report.status is RunStatus.OK:
             self._remove_retry(config.name)
         elif report.status is not RunStatus.INTERRUPTED and not self._stopping:

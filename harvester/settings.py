@@ -538,7 +538,7 @@ def _source_timing(table: Mapping[str, Any], where: str) -> dict[str, Any]:
         name = _typed(table, "timezone", str, where)
         try:
             zoneinfo.ZoneInfo(name)
-        except (zoneinfo.ZoneInfoNotFoundError, ValueError) as exc:
+        except (zoneinfo.ZoneInfoNotFoundError, ValueError, ImportError) as exc:
             raise ConfigError(f"{where}: unknown timezone {name!r}") from exc
         values["timezone"] = name
     return values

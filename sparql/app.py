@@ -14,6 +14,7 @@ from typing import Any
 from urllib.parse import urlencode
 
 from starlette.applications import Starlette
+from starlette.middleware import Middleware
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, JSONResponse, PlainTextResponse, Response
 from starlette.routing import BaseRoute, Route
@@ -22,7 +23,8 @@ from harvester.exceptions import QueryError, StoreError
 from harvester.settings import ServerSettings
 from harvester.store_api import StoreBackend
 
-from .endpoint import preflight_endpoint, sparql_endpoint
+from .endpoint import SparqlEndpoint, preflight_endpoint
+from .fastpath import SparqlFastPath
 from .operations import Operations
 from .public import with_public_routes
 
@@ -89,19 +91,15 @@ def create_app(
         admin API, :mod:`sparql.admin`).
     """
     ops = Operations(store, settings, status)
+    endpoint = SparqlEndpoint(store, settings, ops.pool)
+    preflight = preflight_endpoint(settings)
     routes = [
         Route("/", home, methods=["GET"], name="home"),
         Route("/health", health, methods=["GET"], name="health"),
         Route("/status", status_endpoint(status), methods=["GET"], name="status"),
-        Route(
-            "/sparql",
-            sparql_endpoint(store, settings, ops.pool),
-            methods=["GET", "POST"],
-            name="sparql",
-        ),
-        Route(
-            "/sparql", preflight_endpoint(settings), methods=["OPTIONS"], name="sparql-preflight"
-        ),
+        # Answered by SparqlFastPath before routing; kept for url_for("sparql").
+        Route("/sparql", endpoint.__call__, methods=["GET", "POST"], name="sparql"),
+        Route("/sparql", preflight, methods=["OPTIONS"], name="sparql-preflight"),
         *ops.routes(),
         *extra_routes,
     ]
@@ -109,7 +107,10 @@ def create_app(
     return Starlette(
         routes=with_public_routes(routes, store, settings, status),
         exception_handlers=handlers,
-        middleware=ops.middleware(),
+        middleware=[
+            Middleware(SparqlFastPath, endpoint=endpoint, preflight=preflight, metrics=ops.metrics),
+            *ops.middleware(),
+        ],
         lifespan=ops.lifespan,
     )
 

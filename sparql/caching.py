@@ -10,6 +10,7 @@ seen. ETags are weak (``W/``): the same answer may be serialised with other blan
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import logging
 import time
@@ -61,9 +62,14 @@ def validator_headers(etag: str, modified: float) -> dict[str, str]:
     the next harvest may change the answer)."""
     return {
         "ETag": etag,
-        "Last-Modified": format_datetime(datetime.fromtimestamp(int(modified), UTC), usegmt=True),
+        "Last-Modified": _http_date(int(modified)),
         "Cache-Control": "no-cache",
     }
+
+
+@functools.lru_cache(maxsize=16)
+def _http_date(seconds: int) -> str:
+    return format_datetime(datetime.fromtimestamp(seconds, UTC), usegmt=True)
 
 
 def is_not_modified(headers: Headers, etag: str, modified: float) -> bool:

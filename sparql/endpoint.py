@@ -37,7 +37,7 @@ import logging
 import time
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
-from urllib.parse import parse_qsl
+from urllib.parse import parse_qsl, urljoin
 
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
@@ -49,7 +49,7 @@ from harvester.store_api import StoreBackend
 
 from .caching import StoreVersion, entity_tag, is_not_modified, validator_headers
 from .evaluate import Answer, Failure, Job, format_key, run
-from .guard import is_update, refused_services
+from .guard import has_relative_iri, is_update, refused_services
 from .negotiation import DESCRIPTION_FORMATS, GRAPH_FORMATS, RESULT_FORMATS, Choice, Format
 from .negotiation import negotiate as negotiate_format
 from .service_description import serialize_description
@@ -154,16 +154,27 @@ def _too_large(limit: int) -> ProtocolError:
 
 
 async def _read_post(request: Request, limit: int) -> list[tuple[str, str]]:
-    media_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
+    media_type, *parameters = request.headers.get("content-type", "").split(";")
+    media_type = media_type.strip().lower()
     if media_type == UPDATE_BODY:
         raise ProtocolError(403, UPDATE_REFUSED)
     if media_type == QUERY_BODY:
+        _check_charset(parameters)
         return [("query", _decode(await _read_body(request, limit)))]
     if media_type == FORM:
         return _parse_form(await _read_body(request, 3 * limit + _FORM_SLACK))
     raise ProtocolError(
         415, f"POST needs Content-Type {FORM} or {QUERY_BODY}, not {media_type or 'none'}."
     )
+
+
+def _check_charset(parameters: Sequence[str]) -> None:
+    """A direct POST is UTF-8 (SPARQL 1.1 Protocol 2.1.3): another declared charset is a 415."""
+    for parameter in parameters:
+        name, _, value = parameter.partition("=")
+        charset = value.strip().strip('"').lower()
+        if name.strip().lower() == "charset" and charset not in ("utf-8", "utf8"):
+            raise ProtocolError(415, f"{QUERY_BODY} must be UTF-8, not {charset}.")
 
 
 async def _read_body(request: Request, cap: int) -> bytes:
@@ -208,15 +219,30 @@ class SparqlEndpoint:
         self.settings = settings
         self.pool = pool
         self.version = StoreVersion(store)
+        # Requests repeat (dashboards, revalidation): parsing the URL, checking the query and
+        # negotiating its format are remembered for the last few distinct GETs. Pure functions
+        # of the request and the settings; the query itself is evaluated every time.
+        self._read_get = functools.lru_cache(maxsize=256)(self._parse_get)
+        self._job = functools.lru_cache(maxsize=256)(self.job)
 
     async def __call__(self, request: Request) -> Response:
         started = time.perf_counter()
         try:
-            protocol = await read_request(request, self.settings.max_query_bytes)
+            protocol = await self._read(request)
             response = await self._answer(request, protocol)
         except ProtocolError as exc:
             return self._finish(request, _error(exc.status, exc.message), started, None)
         return self._finish(request, response, started, protocol.query)
+
+    async def _read(self, request: Request) -> ProtocolRequest:
+        if request.method == "POST":
+            return await read_request(request, self.settings.max_query_bytes)
+        return self._read_get(request.scope["query_string"], request.headers.get("accept"))
+
+    def _parse_get(self, query_string: bytes, accept: str | None) -> ProtocolRequest:
+        """:func:`read_request` for a GET (parsed as Starlette's ``query_params`` are)."""
+        params = parse_qsl(query_string.decode("latin-1"), keep_blank_values=True)
+        return _protocol_request(params, accept, self.settings.max_query_bytes)
 
     async def _answer(self, request: Request, protocol: ProtocolRequest) -> Response:
         if protocol.query is not None:
@@ -226,11 +252,11 @@ class SparqlEndpoint:
         raise ProtocolError(400, "Missing 'query' (form field or application/sparql-query body).")
 
     async def _query(self, request: Request, protocol: ProtocolRequest) -> Response:
-        job = self.job(protocol)
+        job = self._job(protocol)
         validators: dict[str, str] = {}
         if request.method in ("GET", "HEAD"):
             tag, modified = self.version.current()
-            etag = entity_tag(tag, _request_parts(job))
+            etag = _entity_tag(tag, job)
             validators = validator_headers(etag, modified)
             if is_not_modified(request.headers, etag, modified):
                 return Response(status_code=304, headers=validators)
@@ -244,7 +270,7 @@ class SparqlEndpoint:
 
         :raises ProtocolError: for an update, a refused ``SERVICE``, or no acceptable format.
         """
-        query = protocol.query or ""
+        query = _with_base(protocol.query or "", self.settings)
         _check_allowed(query, self.settings)
         results = _choose(RESULT_FORMATS, protocol)
         graph = _choose(GRAPH_FORMATS, protocol)
@@ -299,6 +325,11 @@ def _job_format(choice: Choice | None) -> tuple[str, str] | None:
     return None if choice is None else (format_key(choice.format), choice.media_type)
 
 
+@functools.lru_cache(maxsize=256)
+def _entity_tag(version: str, job: Job) -> str:
+    return entity_tag(version, _request_parts(job))
+
+
 def _request_parts(job: Job) -> list[str]:
     """What, besides the store's version, an answer depends on."""
     formats = [" ".join(f) if f else "-" for f in (job.results, job.graph)]
@@ -314,6 +345,16 @@ def _answer_response(answer: Answer, validators: dict[str, str]) -> Response:
     return Response(answer.body, media_type=answer.media_type, headers=headers)
 
 
+def _with_base(query: str, settings: ServerSettings) -> str:
+    """``query`` with ``BASE <endpoint IRI>`` before it when it has relative IRIs: the Protocol
+    (section 2.3) has a service define its base IRI, and ours is the endpoint's own
+    (``base_iri`` + ``sparql``). A ``BASE`` in the query still wins; parser messages then count
+    one line more."""
+    if "<" not in query or not has_relative_iri(query):
+        return query
+    return f"BASE <{urljoin(settings.base_iri, 'sparql')}>\n{query}"
+
+
 def _check_allowed(query: str, settings: ServerSettings) -> None:
     if is_update(query):
         raise ProtocolError(400, UPDATE_REFUSED + " Send a SELECT, ASK, CONSTRUCT or DESCRIBE.")
@@ -322,16 +363,21 @@ def _check_allowed(query: str, settings: ServerSettings) -> None:
         raise ProtocolError(403, f"SERVICE is not allowed to: {', '.join(refused)}")
 
 
+_OFFERS: dict[int, tuple[Format, ...]] = {
+    id(offer): offer for offer in (RESULT_FORMATS, GRAPH_FORMATS, DESCRIPTION_FORMATS)
+}
+
+
 def _choose(formats: tuple[Format, ...], request: ProtocolRequest) -> Choice | None:
-    return _negotiate(formats, request.accept, request.overrides)
+    return _negotiate(id(formats), request.accept, request.overrides)
 
 
 @functools.lru_cache(maxsize=512)
-def _negotiate(
-    formats: tuple[Format, ...], accept: str | None, overrides: tuple[str, ...]
-) -> Choice | None:
-    """:func:`~sparql.negotiation.negotiate`, remembered: clients send few distinct headers."""
-    return negotiate_format(formats, accept, overrides)
+def _negotiate(offer: int, accept: str | None, overrides: tuple[str, ...]) -> Choice | None:
+    """:func:`~sparql.negotiation.negotiate` over ``_OFFERS[offer]``, remembered: clients send
+    few distinct headers. Keyed by the offer's id: hashing the formats cost more than the rest
+    of the lookup."""
+    return negotiate_format(_OFFERS[offer], accept, overrides)
 
 
 def _not_acceptable(request: ProtocolRequest, formats: tuple[Format, ...]) -> ProtocolError:

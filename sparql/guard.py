@@ -14,7 +14,14 @@ import logging
 import re
 from collections.abc import Iterable, Iterator, Sequence
 
-__all__ = ["UPDATE_KEYWORDS", "is_update", "service_targets", "refused_services"]
+__all__ = [
+    "UPDATE_KEYWORDS",
+    "declares_dataset",
+    "has_relative_iri",
+    "is_update",
+    "refused_services",
+    "service_targets",
+]
 
 log = logging.getLogger(__name__)
 
@@ -75,6 +82,20 @@ def is_update(text: str) -> bool:
         else:
             next(tokens, None)
     return False
+
+
+def declares_dataset(text: str) -> bool:
+    """True when the query ``text`` has a ``FROM`` or ``FROM NAMED`` clause (outside strings,
+    IRIs and comments)."""
+    return any(kind == "word" and value.upper() == "FROM" for kind, value in _tokens(text))
+
+
+_SCHEME = re.compile(r"<[A-Za-z][A-Za-z0-9+.\-]*:")
+
+
+def has_relative_iri(text: str) -> bool:
+    """True when ``text`` has an IRI without a scheme (``<s>``, ``<#x>``, ``<>``)."""
+    return any(kind == "iri" and not _SCHEME.match(value) for kind, value in _tokens(text))
 
 
 def service_targets(text: str) -> list[str | None]:

@@ -33,7 +33,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from .workers import WorkerPool
 
-__all__ = ["BUCKETS", "Metrics", "MetricsMiddleware", "metrics_endpoint"]
+__all__ = ["BUCKETS", "Metrics", "MetricsMiddleware", "access_line", "metrics_endpoint"]
 
 access_log = logging.getLogger("meahub.access")
 
@@ -204,21 +204,34 @@ class MetricsMiddleware:
     def _record(self, scope: Scope, sent: dict[str, int], seconds: float) -> None:
         route = getattr(scope.get("route"), "path", None) or "unmatched"
         self.metrics.observe(route, scope["method"], sent["status"], seconds)
-        if access_log.isEnabledFor(logging.INFO):
-            access_log.info("%s", json.dumps(_access_entry(scope, route, sent, seconds)))
+        access_line(scope, route, sent["status"], sent["bytes"], seconds)
 
 
-def _access_entry(scope: Scope, route: str, sent: dict[str, int], seconds: float) -> dict[str, Any]:
+def access_line(scope: Scope, route: str, status: int, sent: int, seconds: float) -> None:
+    """Write the access-log line of one request (when ``meahub.access`` logs INFO)."""
+    if access_log.isEnabledFor(logging.INFO):
+        access_log.info("%s", json.dumps(_access_entry(scope, route, status, sent, seconds)))
+
+
+def _access_entry(
+    scope: Scope, route: str, status: int, sent: int, seconds: float
+) -> dict[str, Any]:
     client = scope.get("client")
-    headers = dict(scope.get("headers") or [])
     return {
         "time": datetime.now().astimezone().isoformat(timespec="milliseconds"),
         "method": scope["method"],
         "path": scope["path"],
         "route": route,
-        "status": sent["status"],
-        "bytes": sent["bytes"],
+        "status": status,
+        "bytes": sent,
         "ms": round(seconds * 1000, 2),
         "client": client[0] if client else None,
-        "user_agent": headers.get(b"user-agent", b"").decode("latin-1")[:200],
+        "user_agent": _user_agent(scope),
     }
+
+
+def _user_agent(scope: Scope) -> str:
+    for name, value in scope.get("headers") or ():
+        if name == b"user-agent":
+            return str(value.decode("latin-1")[:200])
+    return ""

@@ -283,7 +283,11 @@ def test_a_failed_batch_is_reported_and_leaves_the_store_as_the_last_batch_did(
         runtime.close()
 
 
-def test_one_update_request_is_all_or_nothing_on_the_engine(remote: Runtime) -> None:
+def test_one_update_request_is_all_or_nothing_on_the_engine(
+    engine: Engine, remote: Runtime
+) -> None:
+    if engine.name == "virtuoso":
+        pytest.xfail("Virtuoso 7.2 keeps the operations before a failing one (docs/scaling.md)")
     store = remote.store
     assert isinstance(store, RemoteStore)
     before = len(store)
@@ -474,3 +478,33 @@ def test_query_form_and_bound_values() -> None:
     assert bound == "ASK { VALUES (?g) { (<http://g/>) }  GRAPH ?g { ?s ?p ?o } }"
     construct = bind_values("CONSTRUCT { ?s ?p ?o } WHERE { ?s ?p ?o }", {"s": ox.Literal("x")})
     assert construct.startswith('CONSTRUCT { ?s ?p ?o } WHERE { VALUES (?s) { ("x") }')
+
+
+# -- configuration ---------------------------------------------------------------------------
+
+
+def test_remote_store_settings(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from harvester.exceptions import ConfigError
+    from harvester.settings import load_settings
+
+    config = tmp_path / "meahub.toml"
+    config.write_text(
+        '[store]\nquery_url = "http://e.test/q"\nupdate_url = "http://e.test/u"\n'
+        'username = "hub"\ntimeout = 5\nlease_seconds = 30\n',
+        encoding="utf-8",
+    )
+    monkeypatch.setenv("MEAHUB_STORE_PASSWORD", "s3cret")
+    store = load_settings(config).store
+    assert store.is_remote and store.path is None and store.password == "s3cret"
+    assert store.timeout == 5.0 and store.lease_seconds == 30.0 and "s3cret" not in repr(store)
+    for table, message in (
+        (
+            {"path": "x", "query_url": "http://e.test/q", "update_url": "http://e.test/u"},
+            "not both",
+        ),
+        ({"query_url": "http://e.test/q"}, "needs both"),
+        ({"query_url": "ftp://e", "update_url": "http://e.test/u"}, "http"),
+        ({"query_url": "http://q", "update_url": "http://u", "auth": "ntlm"}, "auth"),
+    ):
+        with pytest.raises(ConfigError, match=message):
+            settings_from_mapping({"store": table})

@@ -93,3 +93,22 @@ def test_endpoint_limits_and_cors() -> None:
 def test_endpoint_limits_are_checked(server: dict[str, object]) -> None:
     with pytest.raises(ConfigError):
         settings_from_mapping({"server": server})
+
+
+def test_scheduler_and_schedule_keys() -> None:
+    from harvester.settings import settings_from_mapping
+
+    source = {"name": "a", "kind": "informea-odata", "url": "http://x/", "cron": "0 3 * * *",
+              "timezone": "Europe/Paris", "jitter": "5m", "max_run_seconds": "2h"}  # fmt: skip
+    settings = settings_from_mapping(
+        {"scheduler": {"history_runs": 5, "retry_base": "10s"}, "sources": [source]}
+    )
+    config = settings.sources[0]
+    assert (config.timezone, config.jitter, config.max_run_seconds) == ("Europe/Paris", 300, 7200)
+    assert (settings.scheduler.history_runs, settings.scheduler.retry_base) == (5, 10)
+    for bad in ({"timezone": "Mars/Olympus"}, {"interval": "0s", "cron": None}):
+        table = {k: v for k, v in {**source, **bad}.items() if v is not None}
+        with pytest.raises(ConfigError):
+            settings_from_mapping({"sources": [table]})
+    with pytest.raises(ConfigError):
+        settings_from_mapping({"scheduler": {"history_runs": 0}})
