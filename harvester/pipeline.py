@@ -9,30 +9,29 @@ mappings) are not written at all.
 from __future__ import annotations
 
 import logging
+from collections import deque
 from collections.abc import Callable
+from concurrent.futures import Future
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
-
-import pyoxigraph as ox
 
 from .control import RunControl
 from .enrich import ENRICH_VERSION, Enricher, inferred_graph
 from .exceptions import (
-    RecordError,
     RunCancelled,
     SourceError,
     SourceHTTPError,
     StoreError,
-    ValidationError,
 )
 from .history import RunDescription, RunHistory
-from .mapping import MappedRecord, MappingContext, MappingRegistry, RecordMapping, encode_segment
+from .mapping import MappingContext, MappingRegistry, RecordMapping, encode_segment
 from .models import RecordFailure, RecordOutcome, RunStatus, SourceReport
 from .raw import RawArchive, payload_hash
 from .settings import SourceConfig
 from .sources import Listing, RawRecord, Source
 from .state import HarvestState, KnownRecord
 from .store_api import StoreBackend
+from .transform import Job, Transformed, Transformer, TransformPool
 from .validate import ShapeChecker
 from .writer import DEFAULT_BATCH_QUADS, ChangeWriter
 
@@ -41,6 +40,9 @@ __all__ = ["Harvester", "ProgressCallback"]
 log = logging.getLogger(__name__)
 
 ProgressCallback = Callable[[str, RecordOutcome], None]
+
+#: Records per transform batch; a batch this full goes to a worker process when there are any.
+_TRANSFORM_BATCH = 200
 
 
 @dataclass
@@ -60,6 +62,20 @@ class _Run:
     seen: set[tuple[str, str]] = field(default_factory=set)
     complete: list[str] = field(default_factory=list)
     full_listed: set[str] = field(default_factory=set)
+    batch: list[_Pending] = field(default_factory=list)
+    in_flight: deque[tuple[Future[list[Transformed]], list[_Pending]]] = field(
+        default_factory=deque
+    )
+    pool: TransformPool | None = None
+
+
+@dataclass(frozen=True)
+class _Pending:
+    """A record waiting for its transform: the job, its change hash, what the store had."""
+
+    job: Job
+    digest: str
+    previous: KnownRecord | None
 
 
 class Harvester:
@@ -85,6 +101,7 @@ class Harvester:
         batch_quads: int = DEFAULT_BATCH_QUADS,
         enricher: Enricher | None = None,
         history_runs: int = 50,
+        transform_workers: int = 0,
     ) -> None:
         self.store = store
         self.state = state
@@ -97,6 +114,12 @@ class Harvester:
         self.batch_quads = batch_quads
         self.enricher = enricher or Enricher(None, 1.0)
         self.history = RunHistory(store, base_iri, keep=history_runs)
+        self.transform_workers = transform_workers
+
+    @property
+    def transformer(self) -> Transformer:
+        """The in-process transform over the current registry (tests may swap it)."""
+        return Transformer(self.registry, self.checker, self.enricher)
 
     # -- a harvest run -----------------------------------------------------------------------
 
@@ -130,6 +153,7 @@ class Harvester:
             run.writer.abort()
             raise
         finally:
+            self._close_pool(run)
             run.report.requests = source.fetcher.requests
             self._finish(run)
         return run.report
@@ -158,6 +182,7 @@ class Harvester:
                 entity, listing, navigations=mapping.navigations, since=since
             ):
                 self._process(run, mapping, raw)
+            self._drain(run)
         except SourceHTTPError as exc:
             if not self._not_served(run, entity, listing, exc):
                 raise
@@ -204,35 +229,66 @@ class Harvester:
         if previous is not None and previous.hash == digest and not run.force:
             self._outcome(run, raw.entity, RecordOutcome.UNCHANGED)
             return
-        try:
-            mapped = self._map(run, mapping, raw)
-        except RecordError as exc:
-            self._failed(run, raw, exc.stage, str(exc))
+        job = Job(raw.entity, raw.record_id, raw.payload, raw.url)
+        run.batch.append(_Pending(job, digest, previous))
+        if len(run.batch) >= _TRANSFORM_BATCH:
+            self._dispatch(run)
+
+    # -- transforms (in this process, or in worker processes for large runs) -----------------
+
+    def _dispatch(self, run: _Run) -> None:
+        """Send the batch to a worker (large runs), or transform it here (small ones)."""
+        batch, run.batch = run.batch, []
+        if not batch:
             return
-        mapped, links = self._enrich(run, raw, mapped)
-        run.writer.put_graph(mapped.graph, mapped.quads)
-        if links is not None:
-            run.writer.put_graph(inferred_graph(mapped.graph), links)
-        run.upserts.append(KnownRecord(raw.entity, raw.record_id, mapped.graph, digest))
-        outcome = RecordOutcome.ADDED if previous is None else RecordOutcome.UPDATED
-        self._outcome(run, raw.entity, outcome)
+        if self.transform_workers and len(batch) >= _TRANSFORM_BATCH:
+            run.pool = run.pool or TransformPool(
+                self.registry.kind,
+                linking=self.enricher.linker is not None,
+                threshold=self.enricher.threshold,
+                workers=self.transform_workers,
+            )
+            run.in_flight.append((run.pool.submit([p.job for p in batch], run.ctx), batch))
+            while len(run.in_flight) > 2 * self.transform_workers:
+                self._collect(run)
+            return
+        results = self.transformer.batch([p.job for p in batch], run.ctx)
+        self._apply_results(run, batch, results)
 
-    def _map(self, run: _Run, mapping: RecordMapping, raw: RawRecord) -> MappedRecord:
-        mapped = mapping.map(raw.payload, run.ctx, url=raw.url)
-        problems = self.checker.check(mapped.quads)
-        if problems:
-            raise ValidationError("; ".join(problems), record_id=raw.record_id, url=raw.url)
-        for warning in mapped.warnings:
-            run.report.notes.append(f"{raw.entity} {raw.record_id}: {warning}")
-        return mapped
+    def _collect(self, run: _Run) -> None:
+        future, batch = run.in_flight.popleft()
+        self._apply_results(run, batch, future.result())
 
-    def _enrich(
-        self, run: _Run, raw: RawRecord, mapped: MappedRecord
-    ) -> tuple[MappedRecord, list[ox.Quad] | None]:
-        """Decisions get paragraphs and inferred links (None: not a decision)."""
-        if raw.entity != "Decisions":
-            return mapped, None
-        return self.enricher.enrich(mapped, run.ctx.run_iri)
+    def _drain(self, run: _Run) -> None:
+        """Every queued record transformed and handed to the writer."""
+        self._dispatch(run)
+        while run.in_flight:
+            self._collect(run)
+
+    def _apply_results(self, run: _Run, batch: list[_Pending], results: list[Transformed]) -> None:
+        for pending, result in zip(batch, results, strict=True):
+            run.control.check()
+            self._apply_result(run, pending, result)
+
+    def _apply_result(self, run: _Run, pending: _Pending, result: Transformed) -> None:
+        job = pending.job
+        if result.error is not None:
+            raw = RawRecord(job.entity, job.record_id, job.payload, job.url)
+            self._failed(run, raw, *result.error)
+            return
+        run.report.notes.extend(f"{job.entity} {job.record_id}: {w}" for w in result.warnings)
+        run.writer.put_text(result.graph, result.text, result.count)
+        if result.inferred is not None:
+            run.writer.put_text(result.inferred_graph, result.inferred, result.inferred_count)
+        run.upserts.append(KnownRecord(job.entity, job.record_id, result.graph, pending.digest))
+        outcome = RecordOutcome.ADDED if pending.previous is None else RecordOutcome.UPDATED
+        self._outcome(run, job.entity, outcome)
+
+    def _close_pool(self, run: _Run) -> None:
+        run.in_flight.clear()
+        if run.pool is not None:
+            run.pool.close()
+            run.pool = None
 
     def _failed(self, run: _Run, raw: RawRecord, stage: str, message: str) -> None:
         log.warning("%s %s %s: %s (%s)", run.config.name, raw.entity, raw.record_id, message, stage)
@@ -353,11 +409,13 @@ class Harvester:
                 record_id = None if stored.record_id.startswith("#") else stored.record_id
                 raw = RawRecord(stored.entity, record_id, stored.payload, stored.url)
                 self._process(run, mapping, raw, keep_raw=False)
+            self._drain(run)
             self._commit(run)
         except StoreError:
             run.writer.abort()
             run.report.status = RunStatus.FAILED
             raise
         finally:
+            self._close_pool(run)
             self._finish(run)
         return run.report

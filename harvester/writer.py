@@ -45,6 +45,12 @@ class ChangeWriter:
         self.changed = True
         self._maybe_flush()
 
+    def put_text(self, graph: str, triples: str, count: int) -> None:
+        """Like :meth:`put_graph`, for triples already serialised (see ``ChangeSet.put_text``)."""
+        self.pending.put_text(graph, triples, count)
+        self.changed = True
+        self._maybe_flush()
+
     def drop_graph(self, graph: str) -> None:
         self.pending.drop_graph(graph)
         self.changed = True

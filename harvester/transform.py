@@ -1,0 +1,143 @@
+"""The CPU-heavy part of a harvest — map, check shapes, split paragraphs, link targets, and
+write N-Triples text — as a pure function of one raw record, so it can run in a worker process
+on another core while the harvester fetches and the store writes (:class:`TransformPool`)."""
+
+from __future__ import annotations
+
+import logging
+import os
+from collections.abc import Sequence
+from concurrent.futures import Future, ProcessPoolExecutor
+from dataclasses import dataclass
+from typing import Any
+
+import pyoxigraph as ox
+
+from .enrich import Enricher, inferred_graph
+from .exceptions import RecordError, ValidationError
+from .linking import Linker
+from .mapping import MappingContext, MappingRegistry
+from .paths import MAPPINGS_DIR
+from .validate import ShapeChecker
+
+__all__ = ["Job", "Transformed", "Transformer", "TransformPool", "triples_text"]
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class Job:
+    """One record to transform (everything picklable)."""
+
+    entity: str
+    record_id: str
+    payload: Any
+    url: str
+
+
+@dataclass(frozen=True)
+class Transformed:
+    """A record's graphs as N-Triples text (``ChangeSet`` form), or why it failed."""
+
+    graph: str = ""
+    text: str = ""
+    count: int = 0
+    inferred: str | None = None
+    inferred_count: int = 0
+    warnings: tuple[str, ...] = ()
+    error: tuple[str, str] | None = None  # (stage, message)
+
+    @property
+    def inferred_graph(self) -> str:
+        return inferred_graph(self.graph)
+
+
+def triples_text(quads: Sequence[ox.Quad]) -> str:
+    """The quads' triples, one per line, as pyoxigraph writes terms (no final dots)."""
+    return "\n".join(f"{q.subject} {q.predicate} {q.object}" for q in quads)
+
+
+class Transformer:
+    """Map, check, enrich and serialise one record; never raises for a bad record."""
+
+    def __init__(
+        self, registry: MappingRegistry, checker: ShapeChecker, enricher: Enricher
+    ) -> None:
+        self.registry = registry
+        self.checker = checker
+        self.enricher = enricher
+
+    def __call__(self, job: Job, ctx: MappingContext) -> Transformed:
+        mapping = self.registry.get(job.entity)
+        assert mapping is not None
+        try:
+            mapped = mapping.map(job.payload, ctx, url=job.url)
+            problems = self.checker.check(mapped.quads)
+            if problems:
+                raise ValidationError("; ".join(problems), record_id=job.record_id, url=job.url)
+        except RecordError as exc:
+            return Transformed(error=(exc.stage, str(exc)))
+        links = None
+        if job.entity == "Decisions":
+            mapped, links = self.enricher.enrich(mapped, ctx.run_iri)
+        return Transformed(
+            graph=mapped.graph,
+            text=triples_text(mapped.quads),
+            count=len(mapped.quads),
+            inferred=None if links is None else triples_text(links),
+            inferred_count=0 if links is None else len(links),
+            warnings=mapped.warnings,
+        )
+
+    def batch(self, jobs: Sequence[Job], ctx: MappingContext) -> list[Transformed]:
+        return [self(job, ctx) for job in jobs]
+
+
+# -- worker processes ---------------------------------------------------------------------------
+
+_WORKER: Transformer | None = None
+
+
+def _init_worker(kind: str, linking: bool, threshold: float) -> None:
+    global _WORKER
+    linker = Linker.from_ontology() if linking else None
+    registry = MappingRegistry.load(MAPPINGS_DIR, kind)
+    _WORKER = Transformer(registry, ShapeChecker.from_file(), Enricher(linker, threshold))
+
+
+def _run_batch(jobs: Sequence[Job], ctx: MappingContext) -> list[Transformed]:
+    assert _WORKER is not None, "worker not initialised"
+    return _WORKER.batch(jobs, ctx)
+
+
+class TransformPool:
+    """Worker processes (``forkserver``: never fork a process holding RocksDB handles) that
+    transform batches of records while the harvester goes on fetching and writing.
+
+    :param workers: processes to start (lazily, at the first batch).
+    """
+
+    def __init__(self, kind: str, *, linking: bool, threshold: float, workers: int) -> None:
+        self._args = (kind, linking, threshold)
+        self._workers = workers
+        self._executor: ProcessPoolExecutor | None = None
+
+    def submit(self, jobs: Sequence[Job], ctx: MappingContext) -> Future[list[Transformed]]:
+        if self._executor is None:
+            import multiprocessing
+
+            context = multiprocessing.get_context("forkserver")
+            self._executor = ProcessPoolExecutor(
+                self._workers, mp_context=context, initializer=_init_worker, initargs=self._args
+            )
+        return self._executor.submit(_run_batch, list(jobs), ctx)
+
+    def close(self) -> None:
+        if self._executor is not None:
+            self._executor.shutdown(wait=True, cancel_futures=True)
+            self._executor = None
+
+
+def default_workers() -> int:
+    """One transform process per core beyond the first (the harvester's own), at least one."""
+    return max(1, min(4, (os.cpu_count() or 2) - 1))
