@@ -26,6 +26,7 @@ from .sources import open_source
 from .state import HarvestState
 from .store import MeaStore
 from .store_api import StoreBackend
+from .transform import default_workers
 from .validate import ShapeChecker
 
 __all__ = ["Runtime", "open_store"]
@@ -104,7 +105,14 @@ class Runtime:
             progress=progress,
             enricher=self.enricher(),
             history_runs=self.settings.scheduler.history_runs,
+            transform_workers=self._transform_workers(),
         )
+
+    def _transform_workers(self) -> int:
+        configured = self.settings.harvest.workers
+        if configured is not None:
+            return configured
+        return default_workers() if getattr(self.store, "path", None) is not None else 0
 
     def enricher(self) -> Enricher:
         """Paragraph splitting, and the linker unless ``[linking] enabled = false``."""

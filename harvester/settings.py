@@ -145,6 +145,9 @@ class LinkingSettings:
 class HarvestSettings:
     user_agent: str = "MEA-Hub/0.1 (+https://w3id.org/mea; InforMEA-style harvester)"
     max_delete_share: float = 0.2
+    #: worker processes for mapping and linking in large runs; None: one per core beyond the
+    #: first (0 turns them off; small runs never start them)
+    workers: int | None = None
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -394,8 +397,10 @@ def _server(table: Mapping[str, Any], base_dir: Path | None = None) -> ServerSet
 
 
 def _harvest(table: Mapping[str, Any]) -> HarvestSettings:
-    _check_keys(table, {"user_agent", "max_delete_share"}, "[harvest]")
+    _check_keys(table, {"user_agent", "max_delete_share", "workers"}, "[harvest]")
     values: dict[str, Any] = {}
+    if "workers" in table:
+        values["workers"] = _positive(_typed(table, "workers", int, "harvest"), "harvest.workers")
     if "user_agent" in table:
         values["user_agent"] = _typed(table, "user_agent", str, "harvest")
     if "max_delete_share" in table:

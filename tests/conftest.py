@@ -13,6 +13,7 @@ import pytest
 from harvester.demo import Dataset, ODataProvider, generate_dataset
 from harvester.http import Fetcher, RateLimiter, RetryPolicy, build_client
 from harvester.models import SourceReport
+from harvester.pipeline import Harvester
 from harvester.runtime import Runtime
 from harvester.settings import SourceConfig, settings_from_mapping
 from harvester.sources import ADAPTERS
@@ -55,6 +56,7 @@ class Hub:
         self,
         handler: Callable[[httpx.Request], httpx.Response],
         config: SourceConfig | None = None,
+        harvester: Harvester | None = None,
         **options: Any,
     ) -> SourceReport:
         config = config or self.source()
@@ -68,7 +70,7 @@ class Hub:
             limiter=RateLimiter(0),
             sleep=self.sleeps.append,
         )
-        harvester = self.runtime.harvester(config.kind)
+        harvester = harvester or self.runtime.harvester(config.kind)
         return harvester.harvest(config, ADAPTERS[config.kind](config, fetcher), **options)
 
     def count(self, cls: str) -> int:

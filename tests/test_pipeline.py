@@ -333,3 +333,27 @@ def test_a_store_made_anew_is_loaded_again(tmp_path: Path, dataset: Dataset) -> 
         report = local.harvest(provider(dataset).handle)
         assert report.counts["added"] == sum(dataset.sizes().values())
         assert local.count("Decision") == len(dataset["Decisions"])
+
+
+def test_large_runs_transform_in_worker_processes_with_the_same_result(dataset: Dataset) -> None:
+    from harvester.demo import generate_dataset
+    from harvester.runtime import Runtime
+    from harvester.settings import settings_from_mapping
+
+    big = generate_dataset(
+        treaties=("cbd", "cms"), seed=3, decisions=450, meetings=10, contacts=0, reports=0, plans=0
+    )
+    graphs = []
+    for workers in (0, 1):
+        settings = settings_from_mapping(
+            {"server": {"base_iri": "http://hub.test/"}, "harvest": {"workers": workers}}
+        )
+        with Runtime.open(settings, in_memory=True) as runtime:
+            local = Hub(runtime)
+            harvester = runtime.harvester("informea-odata")
+            assert harvester.transform_workers == workers
+            config = local.source(entities=["Decisions"])
+            report = local.harvest(provider(big).handle, config, harvester=harvester)
+            assert report.counts["added"] == 450 and report.failures == []
+            graphs.append(_triples(local))
+    assert graphs[0] == graphs[1] and len(graphs[0]) > 10_000
