@@ -4,23 +4,19 @@ local port, harvest them into a store under ``--data-dir``, stop them, then serv
 from __future__ import annotations
 
 import logging
-import socket
-import threading
-import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-import uvicorn
 from rich.console import Console
 
-from .demo import create_demo_app, demo_providers, demo_sources
-from .exceptions import SourceError
+from .demo import demo_providers, demo_sources
+from .demo.app import free_port, serve_providers
 from .models import RunStatus
 from .runtime import Runtime
 from .settings import Settings, settings_from_mapping
 
-__all__ = ["run_demo"]
+__all__ = ["demo_server", "free_port", "run_demo"]
 
 log = logging.getLogger(__name__)
 
@@ -30,33 +26,11 @@ EXAMPLE_QUERY = (
 )
 
 
-def free_port(host: str = "127.0.0.1") -> int:
-    with socket.socket() as sock:
-        sock.bind((host, 0))
-        return int(sock.getsockname()[1])
-
-
 @contextmanager
 def demo_server(host: str = "127.0.0.1") -> Iterator[str]:
     """The demo providers on a free local port for the duration of the block; yields the base."""
-    port = free_port(host)
-    base = f"http://{host}:{port}"
-    config = uvicorn.Config(
-        create_demo_app(demo_providers(base)), host=host, port=port, log_level="warning"
-    )
-    server = uvicorn.Server(config)
-    thread = threading.Thread(target=server.run, name="demo-providers", daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 10
-    while not server.started:
-        if time.monotonic() > deadline or not thread.is_alive():
-            raise SourceError(f"the demo providers did not start on {base}")
-        time.sleep(0.05)
-    try:
+    with serve_providers(demo_providers, host) as base:
         yield base
-    finally:
-        server.should_exit = True
-        thread.join(timeout=10)
 
 
 def demo_settings(data_dir: Path, base: str, host: str, port: int) -> Settings:

@@ -1,4 +1,5 @@
-"""The ASGI application: ``/sparql``, ``/health``, ``/status`` and a small query page at ``/``.
+"""The ASGI application: ``/sparql``, ``/health``, ``/status``, the operations routes and the
+public face (query page, linked data, dataset description) of :mod:`sparql.public`.
 
 The store comes in as an argument, never opened here: ``httpx.ASGITransport`` does not run
 lifespan events, and the store's owner (``meahub serve``) decides when it is opened and closed.
@@ -6,17 +7,15 @@ lifespan events, and the store's owner (``meahub serve``) decides when it is ope
 
 from __future__ import annotations
 
-import html
 import json
 import logging
 from collections.abc import Callable, Sequence
 from typing import Any
-from urllib.parse import urlencode
 
 from starlette.applications import Starlette
 from starlette.middleware import Middleware
 from starlette.requests import Request
-from starlette.responses import HTMLResponse, JSONResponse, PlainTextResponse, Response
+from starlette.responses import JSONResponse, PlainTextResponse, Response
 from starlette.routing import BaseRoute, Route
 
 from harvester.exceptions import QueryError, StoreError
@@ -28,53 +27,11 @@ from .fastpath import SparqlFastPath
 from .operations import Operations
 from .public import with_public_routes
 
-__all__ = ["EXAMPLE_QUERIES", "create_app"]
+__all__ = ["create_app"]
 
 log = logging.getLogger(__name__)
 
 StatusCallable = Callable[[], dict[str, Any]]
-
-EXAMPLE_QUERIES: dict[str, str] = {
-    "Count the decisions": (
-        "PREFIX mea: <https://w3id.org/mea/ontology#>\n"
-        "SELECT (COUNT(*) AS ?n) WHERE { ?d a mea:Decision }"
-    ),
-    "Classes in use": (
-        "SELECT ?class (COUNT(?s) AS ?n) WHERE { ?s a ?class }\n"
-        "GROUP BY ?class ORDER BY DESC(?n) LIMIT 50"
-    ),
-    "Largest record graphs": (
-        "SELECT ?g (COUNT(*) AS ?triples) WHERE { GRAPH ?g { ?s ?p ?o } }\n"
-        "GROUP BY ?g ORDER BY DESC(?triples) LIMIT 20"
-    ),
-}
-
-_PAGE = """<!DOCTYPE html>
-<html lang="en">
-<head>
-<meta charset="utf-8">
-<title>MEA Hub SPARQL endpoint</title>
-<style>body{{font-family:sans-serif;max-width:60em;margin:2em auto}}
-textarea{{width:100%;font-family:monospace}}</style>
-</head>
-<body>
-<h1>MEA Hub SPARQL endpoint</h1>
-<p>The endpoint is <code>{endpoint}</code> (SPARQL 1.1 Protocol, read-only; the default graph is
-the union of all graphs).</p>
-<form method="post" action="/sparql">
-<textarea name="query" rows="12">{query}</textarea>
-<p><label>Format <select name="format">{options}</select></label>
-<button type="submit">Run query</button></p>
-</form>
-<h2>Examples</h2>
-<ul>
-{examples}
-</ul>
-</body>
-</html>
-"""
-
-_PAGE_FORMATS = ("json", "xml", "csv", "tsv", "turtle", "ntriples", "jsonld")
 
 
 def create_app(
@@ -94,7 +51,6 @@ def create_app(
     endpoint = SparqlEndpoint(store, settings, ops.pool)
     preflight = preflight_endpoint(settings)
     routes = [
-        Route("/", home, methods=["GET"], name="home"),
         Route("/health", health, methods=["GET"], name="health"),
         Route("/status", status_endpoint(status), methods=["GET"], name="status"),
         # Answered by SparqlFastPath before routing; kept for url_for("sparql").
@@ -138,23 +94,3 @@ def status_endpoint(status: StatusCallable | None) -> Callable[[Request], Respon
         return Response(body.encode("utf-8"), media_type="application/json")
 
     return status_page
-
-
-async def home(request: Request) -> Response:
-    """A small query form (no scripts, no external resources)."""
-    first = next(iter(EXAMPLE_QUERIES.values()))
-    page = _PAGE.format(
-        endpoint=html.escape(str(request.url_for("sparql"))),
-        query=html.escape(first),
-        options="".join(f"<option>{html.escape(f)}</option>" for f in _PAGE_FORMATS),
-        examples="\n".join(_example_item(t, q) for t, q in EXAMPLE_QUERIES.items()),
-    )
-    return HTMLResponse(page)
-
-
-def _example_item(title: str, query: str) -> str:
-    href = "/sparql?" + urlencode({"query": query})
-    return (
-        f'<li><a href="{html.escape(href)}">{html.escape(title)}</a>'
-        f"<pre>{html.escape(query)}</pre></li>"
-    )

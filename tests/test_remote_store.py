@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import os
 import shutil
-import socket
 import subprocess
 import sys
 import threading
@@ -29,6 +28,7 @@ from starlette.testclient import TestClient
 
 from harvester import remote_store
 from harvester.demo import Dataset
+from harvester.demo.app import free_port
 from harvester.exceptions import LeaseHeldError, QueryError, StoreError, StoreTimeoutError
 from harvester.ontology import load_reference
 from harvester.querying import export
@@ -76,12 +76,6 @@ def _oxigraph_binary() -> str | None:
     return str(beside) if beside.exists() else shutil.which("oxigraph")
 
 
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
-
-
 def _wait_for(url: str, process: subprocess.Popen[bytes]) -> None:
     deadline = time.monotonic() + 15
     while time.monotonic() < deadline:
@@ -99,7 +93,7 @@ def _start_oxigraph(location: Path) -> Engine:
     binary = _oxigraph_binary()
     if binary is None:
         pytest.skip("the `oxigraph` CLI (pip package `oxigraph`) is not installed")
-    port = _free_port()
+    port = free_port()
     command = [binary, "serve", "--location", str(location), "--bind", f"127.0.0.1:{port}"]
     process = subprocess.Popen(
         [*command, "--union-default-graph", "--timeout-s", "30"], stderr=subprocess.DEVNULL
@@ -302,7 +296,7 @@ def test_one_update_request_is_all_or_nothing_on_the_engine(
 
 def test_an_unreachable_store_fails_clearly(engine: Engine, tmp_path: Path) -> None:
     settings = engine.settings(tmp_path / "state")
-    dead = f"http://127.0.0.1:{_free_port()}/"
+    dead = f"http://127.0.0.1:{free_port()}/"
     gone = settings.store.__class__(query_url=dead, update_url=dead, state_dir=tmp_path)
     with pytest.raises(StoreError, match="cannot mark the store: ConnectError"):
         RemoteStore(gone)

@@ -7,20 +7,26 @@ goes back out unchanged, so the demo source and the tests cannot drift apart.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+import socket
+import threading
+import time
+from collections.abc import Callable, Iterator, Mapping
+from contextlib import contextmanager
 from typing import Any, Protocol
 
 import httpx
+import uvicorn
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
+from ..exceptions import SourceError
 from .cbd_api import CbdDecisionsProvider
 from .dataset import ENTITY_SETS, Dataset, demo_dataset
 from .provider import Flavour, ODataProvider
 
-__all__ = ["create_demo_app", "demo_providers", "demo_sources"]
+__all__ = ["create_demo_app", "demo_providers", "demo_sources", "free_port", "serve_providers"]
 
 
 class Provider(Protocol):
@@ -145,3 +151,36 @@ def demo_sources(base: str) -> list[dict[str, Any]]:
     ]
     dtt = {"name": "demo-cbd-dtt", "kind": "cbd-decisions", "url": f"{base.rstrip('/')}/cbd-dtt"}
     return [*odata, dtt]
+
+
+def free_port(host: str = "127.0.0.1") -> int:
+    """A free TCP port on ``host`` (for local test and demo servers)."""
+    with socket.socket() as sock:
+        sock.bind((host, 0))
+        return int(sock.getsockname()[1])
+
+
+@contextmanager
+def serve_providers(
+    build: Callable[[str], Mapping[str, Provider]], host: str = "127.0.0.1"
+) -> Iterator[str]:
+    """Serve ``build(base)`` on a free port in a thread; yields the base URL.
+
+    :raises SourceError: when the server does not start.
+    """
+    port = free_port(host)
+    base = f"http://{host}:{port}"
+    app = create_demo_app(build(base))
+    server = uvicorn.Server(uvicorn.Config(app, host=host, port=port, log_level="warning"))
+    thread = threading.Thread(target=server.run, name="mock-providers", daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 10
+    while not server.started:
+        if time.monotonic() > deadline or not thread.is_alive():
+            raise SourceError(f"the mock providers did not start on {base}")
+        time.sleep(0.05)
+    try:
+        yield base
+    finally:
+        server.should_exit = True
+        thread.join(timeout=10)

@@ -7,17 +7,12 @@ providers on a free local port in a thread for the duration of a block.
 
 from __future__ import annotations
 
-import socket
 import threading
 import time
-from collections.abc import Callable, Iterator, Mapping
-from contextlib import contextmanager
 
 import httpx
-import uvicorn
 
-from ..exceptions import SourceError
-from .app import Provider, create_demo_app
+from .app import Provider, serve_providers
 
 __all__ = ["Paced", "serve_providers"]
 
@@ -46,35 +41,3 @@ class Paced:
         finally:
             with self._lock:
                 self.busy -= 1
-
-
-def _free_port(host: str) -> int:
-    with socket.socket() as sock:
-        sock.bind((host, 0))
-        return int(sock.getsockname()[1])
-
-
-@contextmanager
-def serve_providers(
-    build: Callable[[str], Mapping[str, Provider]], host: str = "127.0.0.1"
-) -> Iterator[str]:
-    """Serve ``build(base)`` on a free port in a thread; yields the base URL.
-
-    :raises SourceError: when the server does not start.
-    """
-    port = _free_port(host)
-    base = f"http://{host}:{port}"
-    app = create_demo_app(build(base))
-    server = uvicorn.Server(uvicorn.Config(app, host=host, port=port, log_level="warning"))
-    thread = threading.Thread(target=server.run, name="paced-providers", daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 10
-    while not server.started:
-        if time.monotonic() > deadline or not thread.is_alive():
-            raise SourceError(f"the providers did not start on {base}")
-        time.sleep(0.05)
-    try:
-        yield base
-    finally:
-        server.should_exit = True
-        thread.join(timeout=10)
