@@ -69,7 +69,15 @@ def country_code(value: str | None) -> str | None:
     if not value:
         return None
     key = value.strip().upper()
+    if key.isdigit():  # UN M49 / ISO 3166-1 numeric ("008" is Albania)
+        return _by_numeric(key.zfill(3))
     return country_table().get(key) or (_by_name(key) if len(key) > 3 else None)
+
+
+@functools.lru_cache(maxsize=512)
+def _by_numeric(code: str) -> str | None:
+    country = pycountry.countries.get(numeric=code)
+    return None if country is None else str(country.alpha_3)
 
 
 @functools.lru_cache(maxsize=4096)

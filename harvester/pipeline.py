@@ -41,6 +41,9 @@ log = logging.getLogger(__name__)
 
 ProgressCallback = Callable[[str, RecordOutcome], None]
 
+#: First-page statuses that mean "this provider has no such entity set".
+_NOT_SERVED = frozenset({400, 404, 405, 501})
+
 #: Records per transform batch; a batch this full goes to a worker process when there are any.
 _TRANSFORM_BATCH = 200
 
@@ -203,11 +206,12 @@ class Harvester:
         return None if mark is None else mark - timedelta(seconds=run.config.overlap)
 
     def _not_served(self, run: _Run, entity: str, listing: Listing, exc: SourceHTTPError) -> bool:
-        """A provider that lacks an entity set answers 404 on its first page: not a failure
-        unless the operator asked for that entity set by name."""
-        if exc.status != 404 or listing.pages > 0 or entity in run.config.entities:
+        """A provider that lacks an entity set refuses its first page (404, or 400/405/501 from
+        toolkits that do not know the name): not a failure unless the operator asked for that
+        entity set by name. Nothing of it is deleted (its listing is not complete)."""
+        if exc.status not in _NOT_SERVED or listing.pages > 0 or entity in run.config.entities:
             return False
-        run.report.notes.append(f"{entity}: not served by this source (404); skipped")
+        run.report.notes.append(f"{entity}: not served by this source ({exc.status}); skipped")
         return True
 
     # -- one record --------------------------------------------------------------------------

@@ -11,6 +11,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterator, Mapping
 from datetime import UTC, date, datetime, timedelta
+from email.utils import parsedate_to_datetime
 from html.parser import HTMLParser
 from typing import Any
 from urllib.parse import quote, urlsplit, urlunsplit
@@ -107,7 +108,8 @@ def _langstring_item(item: Any, default_lang: str) -> Iterator[tuple[str, str]]:
     if isinstance(item, Mapping):
         text = clean_text(lookup(item, "value"))
         if text:
-            yield text, lang_tag(lookup(item, "language") or default_lang)
+            language = lookup(item, "language") or lookup(item, "lang") or default_lang
+            yield text, lang_tag(language)
         return
     if isinstance(item, int | float) and not isinstance(item, bool):
         raise ValueError(f"expected text, got the number {item!r}")
@@ -174,11 +176,25 @@ def parse_date(value: Any) -> date | datetime | None:
         # Bare epoch numbers: milliseconds (13 digits today) or seconds (10 digits).
         seconds = int(text) / 1000 if len(text) >= 12 else int(text)
         return datetime(1970, 1, 1, tzinfo=UTC) + timedelta(seconds=seconds)
-    try:
-        parsed = datetime.fromisoformat(text.replace("Z", "+00:00"))
-    except ValueError:
-        raise ValueError(f"not a date: {text[:40]!r}") from None
+    parsed = _other_date_forms(text)
     return parsed.replace(tzinfo=UTC) if parsed.tzinfo is None else parsed.astimezone(UTC)
+
+
+def _other_date_forms(text: str) -> datetime:
+    """ISO 8601 date-times, ``2015/06/10``, ``20150610`` and RFC 2822 (``Wed, 10 Jun 2015``)."""
+    try:
+        return datetime.fromisoformat(text.replace("Z", "+00:00"))
+    except ValueError:
+        pass
+    for form in ("%Y/%m/%d", "%Y%m%d", "%Y/%m/%d %H:%M:%S"):
+        try:
+            return datetime.strptime(text, form)
+        except ValueError:
+            continue
+    try:
+        return parsedate_to_datetime(text)
+    except (TypeError, ValueError, IndexError):
+        raise ValueError(f"not a date: {text[:40]!r}") from None
 
 
 def parse_int(value: Any) -> int | None:

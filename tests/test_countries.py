@@ -23,6 +23,7 @@ from harvester.countries import COUNTRY_NS, TREATY_NS, country_code, country_iri
         pytest.param("XK", "XKX", id="kosovo"),
         pytest.param("XX", None, id="unknown"),
         pytest.param("Albania", "ALB", id="english-name"),
+        pytest.param("008", "ALB", id="m49-numeric"),
         pytest.param("Narnia", None, id="unknown-name"),
         pytest.param("", None, id="empty"),
         pytest.param("   ", None, id="blank"),

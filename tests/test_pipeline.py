@@ -357,3 +357,20 @@ def test_large_runs_transform_in_worker_processes_with_the_same_result(dataset: 
             assert report.counts["added"] == 450 and report.failures == []
             graphs.append(_triples(local))
     assert graphs[0] == graphs[1] and len(graphs[0]) > 10_000
+
+
+@pytest.mark.parametrize("status", [400, 501])
+def test_entity_sets_a_provider_does_not_know_are_skipped(
+    hub: Hub, dataset: Dataset, status: int
+) -> None:
+    mock = provider(dataset)
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        if "/Sites" in request.url.path:
+            return httpx.Response(status, text="Resource not found for the segment 'Sites'")
+        return mock.handle(request)
+
+    report = hub.harvest(handler)
+    assert report.status is RunStatus.OK
+    assert any(f"Sites: not served by this source ({status})" in note for note in report.notes)
+    assert hub.count("Decision") == len(dataset["Decisions"])

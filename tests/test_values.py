@@ -24,6 +24,11 @@ from harvester import values
         pytest.param(
             "2021-03-04T12:00:00+02:00", datetime(2021, 3, 4, 10, tzinfo=UTC), id="offset-iso"
         ),
+        pytest.param("2015/06/10", datetime(2015, 6, 10, tzinfo=UTC), id="slashes"),
+        pytest.param("20150610", datetime(2015, 6, 10, tzinfo=UTC), id="compact"),
+        pytest.param(
+            "Wed, 10 Jun 2015 08:00:00 GMT", datetime(2015, 6, 10, 8, tzinfo=UTC), id="rfc2822"
+        ),
         pytest.param(None, None, id="none"),
         pytest.param("  ", None, id="blank"),
     ],
@@ -52,6 +57,7 @@ def test_parse_date_rejects(raw: str) -> None:
         pytest.param({"__deferred": {"uri": "x"}}, [], id="unresolved-deferred"),
         pytest.param([{"Language": "zh_Hans", "Value": "F"}], [("F", "zh-hans")], id="key-case"),
         pytest.param([{"language": "??", "value": "G"}], [("G", "und")], id="bad-tag"),
+        pytest.param([{"lang": "es", "value": "H"}], [("H", "es")], id="lang-key"),
     ],
 )
 def test_parse_langstrings(raw: object, expected: list[tuple[str, str]]) -> None:
