@@ -6,7 +6,7 @@ STAMP  := $(VENV)/.installed-stamp
 
 .PHONY: install run test test-virtuoso lint check bench eval-linking clean static browser
 
-install: $(STAMP) static browser
+install: $(STAMP) static
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -49,7 +49,7 @@ run: install
 	$(BIN)/meahub demo
 
 ## make test: lint, type-check and the whole test suite
-test: install check
+test: install browser check
 	$(BIN)/python -m pytest
 
 ## make test-virtuoso: the remote-store tests against OpenLink Virtuoso (Debian package
