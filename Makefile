@@ -66,13 +66,15 @@ lint: install
 	$(BIN)/ruff check --fix .
 	$(BIN)/ruff format .
 
-## make bench: harvest throughput over a local mock, against pyoxigraph bulk_load of the same quads;
-## then the endpoint: user-story query latency and throughput against `oxigraph serve`, same data;
-## then the Aichi linker: paragraphs linked per second (50,000 paragraphs in under 60 s)
+## make bench: the issue-6 suite (bench/suite.py), one run on the same generated data: harvest from a
+## mock provider process (default mix: 50,000 decisions, 200,000 reports, 30,000 focal points) against
+## pyoxigraph bulk_load of the same quads, peak RSS at two sizes, linking, user-story query latency and
+## throughput against `oxigraph serve`, export, and the remote backend. Writes bench/results/suite.*
+## and latency-ratio.png. BENCH_ARGS="--scale 0.25" for a quicker run. The parts also run alone:
+## python -m bench.harvest_bench | endpoint_bench | linking_bench | remote_bench
+BENCH_ARGS ?=
 bench: install
-	$(BIN)/python -m bench.harvest_bench
-	$(BIN)/python -m bench.endpoint_bench
-	$(BIN)/python -m bench.linking_bench
+	$(BIN)/python -m bench.suite $(BENCH_ARGS)
 
 ## make soak (not part of make test): 30 minutes of scheduled harvests every 10 s against a mock
 ## with injected faults while queries run; RSS growth, failed queries, harvest outcomes

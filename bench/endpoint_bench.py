@@ -8,7 +8,7 @@
    ``oxigraph serve --union-default-graph`` (our default graph is the union too).
 3. Start ``meahub serve --no-scheduler`` over the harvested store.
 4. For each query of ``bench/queries/*.rq``: median and p95 latency of sequential requests to
-   each server; then throughput of the query mix at concurrency 1 and 8. The client is lean:
+   each server; then throughput of the query mix at concurrency 1, 8 and 32. The client is lean:
    ``http.client`` on keep-alive connections, one thread per connection.
 
     python -m bench.endpoint_bench [--decisions 10000] [--runs 40] [--seconds 6]
@@ -229,14 +229,19 @@ def _first(address: tuple[str, int], query: str, var: str) -> str:
     return str(json.loads(body)["results"]["bindings"][0][var]["value"])
 
 
+#: client connections in parallel for the throughput of the query mix
+CONCURRENCY = (1, 8, 32)
+
+
 def measure(address: tuple[str, int], queries: dict[str, str], args: Any) -> dict[str, Any]:
+    """Latency per query (``args.runs`` sequential requests), then the query mix's throughput
+    for ``args.seconds`` at each level of :data:`CONCURRENCY`."""
     per_query = {name: latency(address, q, args.runs) for name, q in queries.items()}
     mix = list(queries.values())
-    return {
-        "queries": per_query,
-        "throughput_c1": throughput(address, mix, 1, args.seconds),
-        "throughput_c8": throughput(address, mix, 8, args.seconds),
-    }
+    result: dict[str, Any] = {"queries": per_query}
+    for clients in CONCURRENCY:
+        result[f"throughput_c{clients}"] = throughput(address, mix, clients, args.seconds)
+    return result
 
 
 def run(args: Any) -> dict[str, Any]:
@@ -267,7 +272,10 @@ def ratios(result: dict[str, Any]) -> dict[str, Any]:
         "latency_median_ratio_per_query": per_query,
         "latency_median_ratio_geomean": statistics.geometric_mean(per_query.values()),
         "throughput_ratio_c1": ours["throughput_c1"] / peer["throughput_c1"],
-        "throughput_ratio_c8": ours["throughput_c8"] / peer["throughput_c8"],
+        **{
+            f"throughput_ratio_c{n}": ours[f"throughput_c{n}"] / peer[f"throughput_c{n}"]
+            for n in CONCURRENCY
+        },
     }
 
 
@@ -298,6 +306,7 @@ def report_markdown(result: dict[str, Any], command: str) -> str:
         "|---|---:|---:|---:|",
         _throughput_row("concurrency 1", ours["throughput_c1"], peer["throughput_c1"]),
         _throughput_row("concurrency 8", ours["throughput_c8"], peer["throughput_c8"]),
+        _throughput_row("concurrency 32", ours["throughput_c32"], peer["throughput_c32"]),
         "",
         f"- latency, geometric mean of the median ratios: "
         f"**{r['latency_median_ratio_geomean']:.2f}x** (target <= 1.2x)",

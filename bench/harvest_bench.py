@@ -13,13 +13,16 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import resource
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
+from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
@@ -27,26 +30,139 @@ RESULTS = Path(__file__).parent / "results"
 TREATIES = ("cbd", "cms", "ramsar", "cites", "whc", "itpgrfa", "stockholm")
 
 
-def measure_harvest(decisions: int, workdir: Path) -> dict[str, Any]:
-    """Harvest ``decisions`` decisions (plus their meetings) from a mock provider process."""
-    with mock_provider(decisions) as url:
-        return _harvest(url, decisions, workdir)
+@dataclass(frozen=True)
+class Mix:
+    """The records a mock provider serves (``meetings`` None: one per 50 decisions)."""
+
+    decisions: int
+    contacts: int = 0
+    reports: int = 0
+    meetings: int | None = None
+
+    def server_args(self) -> list[str]:
+        """The ``bench.mock_server`` arguments that generate this mix."""
+        args = ["--decisions", str(self.decisions), "--contacts", str(self.contacts)]
+        args += ["--reports", str(self.reports)]
+        return args + ([] if self.meetings is None else ["--meetings", str(self.meetings)])
+
+    def entities(self) -> list[str]:
+        """The entity sets to harvest: those the mix fills."""
+        extra = [("Contacts", self.contacts), ("CountryReports", self.reports)]
+        return ["Meetings", "Decisions", *(name for name, n in extra if n)]
+
+
+def measure_harvest(
+    mix: int | Mix,
+    workdir: Path,
+    store: dict[str, Any] | None = None,
+    *,
+    dump: bool = True,
+) -> dict[str, Any]:
+    """Harvest ``mix`` (a number of decisions, plus their meetings, or a :class:`Mix`) from a
+    mock provider process into ``store`` (default: an embedded store in ``workdir/store``),
+    sampling the RSS of this process and of its transform workers while it runs."""
+    mix = mix if isinstance(mix, Mix) else Mix(mix)
+    with mock_provider(mix) as (url, mock_pid), RssSampler(exclude=mock_pid) as rss:
+        result = _harvest(url, mix, workdir, store, dump=dump, rss=rss)
+    return result | rss.summary()
 
 
 @contextmanager
-def mock_provider(decisions: int) -> Iterator[str]:
+def mock_provider(mix: int | Mix) -> Iterator[tuple[str, int]]:
+    """A ``bench.mock_server`` process on a free loopback port: its base URL and process id."""
     from harvester.demo_run import free_port
 
+    mix = mix if isinstance(mix, Mix) else Mix(mix)
     port = free_port()
-    command = [sys.executable, "-m", "bench.mock_server", "--decisions", str(decisions)]
+    command = [sys.executable, "-m", "bench.mock_server", *mix.server_args()]
     process = subprocess.Popen([*command, "--port", str(port)])
     url = f"http://127.0.0.1:{port}/bench/informea.svc"
     try:
         _wait_until_up(url + "/$metadata")
-        yield url
+        yield url, process.pid
     finally:
         process.terminate()
         process.wait(timeout=30)
+
+
+class RssSampler:
+    """Samples, from ``/proc``, the resident memory of this process and of its descendants
+    (the transform worker processes and their fork server) every ``interval`` seconds."""
+
+    def __init__(self, exclude: int | None = None, interval: float = 0.25) -> None:
+        self._exclude, self._interval = exclude, interval
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._loop, daemon=True)
+        self.peak_total = self.peak_self = self.peak_workers = 0
+        self.worker_pids: set[int] = set()
+
+    def __enter__(self) -> RssSampler:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+    def stop(self) -> None:
+        """Stop sampling (idempotent)."""
+        self._stop.set()
+        if self._thread.is_alive():
+            self._thread.join()
+
+    def _loop(self) -> None:
+        while not self._stop.wait(self._interval):
+            self.sample()
+
+    def sample(self) -> None:
+        """One reading: this process, its descendants, their sum."""
+        me = os.getpid()
+        others = descendants(me, skip=self._exclude)
+        mine, theirs = _rss_kb(me), sum(_rss_kb(p) for p in others)
+        self.worker_pids.update(others)
+        self.peak_self = max(self.peak_self, mine)
+        self.peak_workers = max(self.peak_workers, theirs)
+        self.peak_total = max(self.peak_total, mine + theirs)
+
+    def summary(self) -> dict[str, Any]:
+        """Peaks in MB (sampled), and how many descendant processes were seen."""
+        return {
+            "sampled_peak_rss_self_mb": self.peak_self / 1024,
+            "sampled_peak_rss_workers_mb": self.peak_workers / 1024,
+            "sampled_peak_rss_total_mb": self.peak_total / 1024,
+            "worker_processes_seen": len(self.worker_pids),
+        }
+
+
+def _parents() -> dict[int, int]:
+    parents = {}
+    for entry in os.listdir("/proc"):
+        if entry.isdigit():
+            try:
+                stat = Path(f"/proc/{entry}/stat").read_text()
+            except OSError:
+                continue
+            parents[int(entry)] = int(stat.rsplit(")", 1)[1].split()[1])
+    return parents
+
+
+def descendants(pid: int, skip: int | None = None) -> list[int]:
+    """Process ids below ``pid`` in the process tree, leaving out ``skip`` and its subtree."""
+    parents, found, frontier = _parents(), [], [pid]
+    while frontier:
+        children = [c for c, p in parents.items() if p in frontier and c != skip]
+        found += children
+        frontier = children
+    return found
+
+
+def _rss_kb(pid: int) -> int:
+    try:
+        for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1])
+    except OSError:
+        pass
+    return 0
 
 
 def _wait_until_up(url: str) -> None:
@@ -62,45 +178,59 @@ def _wait_until_up(url: str) -> None:
     raise RuntimeError(f"mock provider at {url} did not start")
 
 
-def _harvest(url: str, decisions: int, workdir: Path) -> dict[str, Any]:
+def _harvest(
+    url: str,
+    mix: Mix,
+    workdir: Path,
+    store: dict[str, Any] | None,
+    *,
+    dump: bool,
+    rss: RssSampler | None = None,
+) -> dict[str, Any]:
+    """The harvest itself; RSS peaks are taken before the dump (the peer's input) is written."""
     from harvester.runtime import Runtime
     from harvester.settings import settings_from_mapping
 
     settings = settings_from_mapping(
         {
-            "store": {"path": str(workdir / "store")},
+            "store": store or {"path": str(workdir / "store")},
             "sources": [
                 {
                     "name": "bench",
                     "kind": "informea-odata",
                     "url": url,
-                    "entities": ["Meetings", "Decisions"],
+                    "entities": mix.entities(),
                     "rate": 0,
                     "page_size": 500,
                 }
             ],
         }
     )
+    path = workdir / "harvested.nq"
     with Runtime.open(settings) as runtime:
         before = len(runtime.store)
         start = time.perf_counter()
         report = runtime.harvest(settings.sources[0])
         seconds = time.perf_counter() - start
         quads = len(runtime.store) - before
-        dump = workdir / "harvested.nq"
-        with dump.open("wb") as out:
-            runtime.store.dump(out, _nquads())
+        peak_rss_mb = _peak_rss_mb()
+        if rss is not None:
+            rss.stop()
+        if dump:
+            with path.open("wb") as out:
+                runtime.store.dump(out, _nquads())
     records = sum(report.counts[k] for k in ("added", "updated", "unchanged"))
     return {
-        "decisions": decisions,
+        "decisions": mix.decisions,
+        "mix": asdict(mix),
         "records": records,
         "failed": report.counts["failed"],
         "quads": quads,
         "seconds": seconds,
         "records_per_s": records / seconds,
         "quads_per_s": quads / seconds,
-        "peak_rss_mb": _peak_rss_mb(),
-        "dump": str(dump),
+        "peak_rss_mb": peak_rss_mb,
+        "dump": str(path) if dump else None,
     }
 
 

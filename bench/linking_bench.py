@@ -53,7 +53,11 @@ def corpus(count: int) -> list[str]:
 
 def measure(count: int, threshold: float) -> dict[str, Any]:
     """Link ``count`` paragraphs; time the linker's construction and the linking apart."""
-    texts = corpus(count)
+    return measure_texts(corpus(count), threshold)
+
+
+def measure_texts(texts: list[str], threshold: float) -> dict[str, Any]:
+    """Link every paragraph of ``texts``; time the linker's construction and the linking apart."""
     started = time.perf_counter()
     linker = Linker.from_ontology()
     built = time.perf_counter()

@@ -54,7 +54,9 @@ def _harvest(settings: Settings, provider: ODataProvider) -> dict[str, Any]:
     }
 
 
-def _oxigraph(location: Path) -> tuple[subprocess.Popen[bytes], str]:
+def start_oxigraph(location: Path) -> tuple[subprocess.Popen[bytes], str]:
+    """``oxigraph serve --union-default-graph`` over ``location`` on a free loopback port:
+    the process and its base URL (``/query``, ``/update``, ``/store``)."""
     port = free_port()
     binary = str(Path(sys.executable).parent / "oxigraph")
     command = [binary, "serve", "--location", str(location), "--bind", f"127.0.0.1:{port}"]
@@ -84,7 +86,7 @@ def run(decisions: int, batch_quads: int) -> dict[str, Any]:
         work = Path(tmp)
         provider = ODataProvider(data, base_url=URL)
         embedded = _harvest(_settings({"path": str(work / "store")}), provider)
-        process, base = _oxigraph(work / "oxigraph")
+        process, base = start_oxigraph(work / "oxigraph")
         try:
             store = {"query_url": f"{base}/query", "update_url": f"{base}/update"}
             store |= {"state_dir": str(work / "state-remote"), "batch_quads": batch_quads}

@@ -1,0 +1,98 @@
+"""The ``make bench`` suite's own logic, quickly: the scaled mix, the RSS sampler of the
+harvesting process's descendants, the verdicts against issue 6's targets, the report and plot.
+(The measurements themselves run in ``make bench``, not here.)"""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from bench.harvest_bench import Mix, RssSampler
+from bench.suite import report_markdown, scaled, verdicts
+
+
+def test_scaled_mix_is_the_issue_default_times_the_scale() -> None:
+    assert scaled(1.0) == Mix(decisions=50_000, contacts=30_000, reports=200_000)
+    quarter = scaled(0.25)
+    assert (quarter.decisions, quarter.contacts, quarter.reports) == (12_500, 7_500, 50_000)
+    assert quarter.entities() == ["Meetings", "Decisions", "Contacts", "CountryReports"]
+    assert Mix(10).entities() == ["Meetings", "Decisions"]
+    assert "--reports" in quarter.server_args()
+
+
+def test_rss_sampler_counts_descendants_but_not_the_excluded_one() -> None:
+    sleep = [sys.executable, "-c", "import time; time.sleep(30)"]
+    kept, skipped = subprocess.Popen(sleep), subprocess.Popen(sleep)
+    try:
+        sampler = RssSampler(exclude=skipped.pid)
+        sampler.sample()
+    finally:
+        for process in (kept, skipped):
+            process.kill()
+            process.wait()
+    assert sampler.worker_pids == {kept.pid}
+    summary = sampler.summary()
+    assert summary["sampled_peak_rss_workers_mb"] > 1
+    assert summary["sampled_peak_rss_total_mb"] > summary["sampled_peak_rss_self_mb"]
+
+
+def _harvest(records: int, rss: float) -> dict[str, Any]:
+    mix = {"decisions": records, "contacts": 0, "reports": 0, "meetings": None}
+    return {
+        "mix": mix, "records": records, "quads": records * 40, "seconds": 1.0,
+        "records_per_s": float(records), "quads_per_s": records * 40.0, "peak_rss_mb": rss,
+        "sampled_peak_rss_workers_mb": 50.0, "total_peak_rss_mb": rss + 50,
+    }  # fmt: skip
+
+
+def _endpoint(ratio: float) -> dict[str, Any]:
+    ours = {"queries": {"1-q": {"median_ms": 2.0 * ratio, "p95_ms": 3.0}}}
+    peer = {"queries": {"1-q": {"median_ms": 2.0, "p95_ms": 3.0}}}
+    for n in (1, 8, 32):
+        ours[f"throughput_c{n}"], peer[f"throughput_c{n}"] = 95.0, 100.0
+    ratios = {"latency_median_ratio_per_query": {"1-q": ratio}}
+    ratios |= {f"throughput_ratio_c{n}": 0.95 for n in (1, 8, 32)}
+    return {"meahub": ours, "oxigraph": peer, "ratios": ratios}
+
+
+def _result() -> dict[str, Any]:
+    return {
+        "command": "python -m bench.suite", "wall_seconds": 60.0, "steps_seconds": {"harvest": 1},
+        "machine": {"nproc": 2, "memory_gb": 4, "platform": "Linux", "python": "3.11",
+                    "pyoxigraph": "0.5", "oxigraph_cli": "oxigraph 0.5", "date": "today"},
+        "harvest": _harvest(3000, 500.0), "harvest_quarter": _harvest(750, 450.0),
+        "bulk_load": {"quads": 120_000, "seconds": 1.0, "quads_per_s": 200_000.0,
+                      "peak_rss_mb": 900.0},
+        "linking": {"paragraphs": 10, "links": 5, "seconds": 0.1, "paragraphs_per_second": 100},
+        "export": {"quads": 120_000, "seconds": 0.5, "quads_per_s": 240_000.0},
+        "endpoint": _endpoint(1.05),
+        "remote": {"harvest": _harvest(100, 100.0), "endpoint": _endpoint(2.0)},
+    }  # fmt: skip
+
+
+def test_verdicts_say_met_and_missed_plainly() -> None:
+    result = _result()
+    result["verdicts"] = verdicts(result)
+    by_name = {v["name"]: v["met"] for v in result["verdicts"]}
+    assert by_name["harvest records/s"] is True
+    assert by_name["harvest quads/s / bulk_load quads/s"] is True  # 120k of 200k quads/s
+    assert by_name["peak RSS, full vs quarter scale"] is True  # 550 vs 500 MB
+    assert by_name["embedded: median latency ratio, 1-q"] is True
+    assert by_name["remote: median latency ratio, 1-q"] is False
+    assert by_name["remote: harvest records/s (smaller scale)"] is False
+    assert by_name["embedded: throughput ratio, concurrency 32"] is None
+    markdown = report_markdown(result)
+    assert "| remote: median latency ratio, 1-q | 2.00 x | <= 1.10 | **MISSED** |" in markdown
+    assert "Missed: 2 of" in markdown
+
+
+def test_plot_writes_a_png(tmp_path: Path) -> None:
+    pytest.importorskip("matplotlib")
+    from bench.suite import plot
+
+    plot(_result(), tmp_path / "ratio.png")
+    assert (tmp_path / "ratio.png").read_bytes()[:4] == b"\x89PNG"
