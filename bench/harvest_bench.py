@@ -117,7 +117,7 @@ class RssSampler:
         """One reading: this process, its descendants, their sum."""
         me = os.getpid()
         others = descendants(me, skip=self._exclude)
-        mine, theirs = _rss_kb(me), sum(_rss_kb(p) for p in others)
+        mine, theirs = rss_kb(me), sum(rss_kb(p) for p in others)
         self.worker_pids.update(others)
         self.peak_self = max(self.peak_self, mine)
         self.peak_workers = max(self.peak_workers, theirs)
@@ -155,7 +155,8 @@ def descendants(pid: int, skip: int | None = None) -> list[int]:
     return found
 
 
-def _rss_kb(pid: int) -> int:
+def rss_kb(pid: int) -> int:
+    """A process's resident set size in KiB (0 when it is gone)."""
     try:
         for line in Path(f"/proc/{pid}/status").read_text().splitlines():
             if line.startswith("VmRSS:"):

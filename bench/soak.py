@@ -26,6 +26,7 @@ from typing import Any
 
 import httpx
 
+from bench.harvest_bench import rss_kb
 from harvester.demo import Fault, ODataProvider, generate_dataset
 from harvester.demo.paced import Paced, serve_providers
 from harvester.demo_run import free_port
@@ -185,22 +186,12 @@ def _sample(url: str, pid: int, tally: Tally, seconds: float) -> None:
 
 def _rss_tree(pid: int) -> int:
     """RSS in kB of a process and its children (the query workers)."""
-    total = _rss(pid)
+    total = rss_kb(pid)
     children = Path(f"/proc/{pid}/task/{pid}/children")
     if children.exists():
         for child in children.read_text().split():
-            total += _rss(int(child))
+            total += rss_kb(int(child))
     return total
-
-
-def _rss(pid: int) -> int:
-    try:
-        for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-            if line.startswith("VmRSS:"):
-                return int(line.split()[1])
-    except OSError:
-        pass
-    return 0
 
 
 def write_results(tally: Tally, args: argparse.Namespace) -> None:
