@@ -3,12 +3,17 @@ wires the real pipeline to an ``httpx.MockTransport`` (no sockets, no real sleep
 
 from __future__ import annotations
 
+import socket
+import threading
+import time
 from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
 import httpx
 import pytest
+import uvicorn
 
 from harvester.demo import Dataset, ODataProvider, generate_dataset
 from harvester.http import Fetcher, RateLimiter, RetryPolicy, build_client
@@ -90,6 +95,27 @@ def hub() -> Iterator[Hub]:
 @pytest.fixture
 def dataset() -> Dataset:
     return small_dataset()
+
+
+@contextmanager
+def serve_app(app: Any) -> Iterator[str]:
+    """An ASGI app on a free loopback port (uvicorn in a thread, no lifespan); yields its base
+    URL, ``http://127.0.0.1:<port>/``."""
+    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    sock.bind(("127.0.0.1", 0))
+    config = uvicorn.Config(app, lifespan="off", ws="none", log_level="warning")
+    server = uvicorn.Server(config)
+    thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 10
+    while not server.started and time.monotonic() < deadline:
+        time.sleep(0.01)
+    try:
+        yield f"http://127.0.0.1:{sock.getsockname()[1]}/"
+    finally:
+        server.should_exit = True
+        thread.join(timeout=10)
+        sock.close()
 
 
 def provider(data: Dataset, **options: Any) -> ODataProvider:

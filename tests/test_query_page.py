@@ -8,19 +8,16 @@ Playwright is missing they are skipped, with the reason.
 from __future__ import annotations
 
 import shutil
-import socket
-import threading
-import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
-import uvicorn
 
 from sparql import create_app
 from sparql.query_page import QUERIES_DIR, load_examples, yasgui_available
 
+from .conftest import serve_app
 from .public_site import Site, open_site
 
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
@@ -95,20 +92,8 @@ def test_page_offers_examples_and_a_plain_form(site: Site) -> None:
 
 @pytest.fixture(scope="module")
 def live_url(site: Site) -> Iterator[str]:
-    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-    sock.bind(("127.0.0.1", 0))
-    app = create_app(site.runtime.store, site.server)
-    config = uvicorn.Config(app, lifespan="off", ws="none", log_level="warning")
-    server = uvicorn.Server(config)
-    thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 10
-    while not server.started and time.monotonic() < deadline:
-        time.sleep(0.01)
-    yield f"http://127.0.0.1:{sock.getsockname()[1]}/"
-    server.should_exit = True
-    thread.join(timeout=10)
-    sock.close()
+    with serve_app(create_app(site.runtime.store, site.server)) as base:
+        yield base
 
 
 @pytest.fixture(scope="module")

@@ -7,9 +7,6 @@ import gc
 import io
 import json
 import logging
-import socket
-import threading
-import time
 import warnings
 import xml.etree.ElementTree as ET
 from collections.abc import Iterator
@@ -17,7 +14,6 @@ from collections.abc import Iterator
 import pyoxigraph as ox
 import pytest
 import rdflib
-import uvicorn
 from rdflib.plugins.stores.sparqlstore import SPARQLStore
 from SPARQLWrapper import JSON, SPARQLWrapper
 
@@ -25,6 +21,8 @@ from harvester.settings import ServerSettings
 from harvester.store import MeaStore
 from sparql import create_app
 from sparql.negotiation import GRAPH_FORMATS, RESULT_FORMATS, negotiate
+
+from .conftest import serve_app
 
 # Starlette 1.x warns at import that it prefers `httpx2` over `httpx` for its TestClient; with
 # `filterwarnings = error` that would fail collection. Silence exactly that warning, only here.
@@ -454,21 +452,8 @@ def test_negotiate(formats, accept, expected) -> None:
 
 @pytest.fixture
 def live_url(store: MeaStore) -> Iterator[str]:
-    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-    sock.bind(("127.0.0.1", 0))
-    config = uvicorn.Config(
-        create_app(store, ServerSettings()), lifespan="off", ws="none", log_level="warning"
-    )
-    server = uvicorn.Server(config)
-    thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 10
-    while not server.started and time.monotonic() < deadline:
-        time.sleep(0.01)
-    yield f"http://127.0.0.1:{sock.getsockname()[1]}/sparql"
-    server.should_exit = True
-    thread.join(timeout=10)
-    sock.close()
+    with serve_app(create_app(store, ServerSettings())) as base:
+        yield base + "sparql"
 
 
 def test_real_clients_over_http(live_url: str, client: TestClient) -> None:
