@@ -290,16 +290,8 @@ def report_markdown(result: dict[str, Any], command: str) -> str:
         f"Data: {data['records']} harvested records, {data['quads']} quads (on disk, both "
         "stores compacted). Client: http.client, keep-alive, GET, Accept: SPARQL JSON.",
         "",
-        "| query | meahub median ms | meahub p95 ms | oxigraph median ms | oxigraph p95 ms "
-        "| ratio (median) |",
-        "|---|---:|---:|---:|---:|---:|",
+        *latency_table(ours, peer, r),
     ]
-    for name, q in ours["queries"].items():
-        p = peer["queries"][name]
-        lines.append(
-            f"| {name} | {q['median_ms']:.2f} | {q['p95_ms']:.2f} | {p['median_ms']:.2f} "
-            f"| {p['p95_ms']:.2f} | {r['latency_median_ratio_per_query'][name]:.2f}x |"
-        )
     lines += [
         "",
         "| throughput (query mix) | meahub req/s | oxigraph req/s | ratio |",
@@ -314,6 +306,22 @@ def report_markdown(result: dict[str, Any], command: str) -> str:
         "",
     ]
     return "\n".join(lines)
+
+
+def latency_table(ours: dict[str, Any], peer: dict[str, Any], r: dict[str, Any]) -> list[str]:
+    """The Markdown rows of the per-query latency table (header included)."""
+    lines = [
+        "| query | meahub median ms | meahub p95 ms | oxigraph median ms | oxigraph p95 ms "
+        "| ratio (median) |",
+        "|---|---:|---:|---:|---:|---:|",
+    ]
+    for name, q in ours["queries"].items():
+        p = peer["queries"][name]
+        lines.append(
+            f"| {name} | {q['median_ms']:.2f} | {q['p95_ms']:.2f} | {p['median_ms']:.2f} "
+            f"| {p['p95_ms']:.2f} | {r['latency_median_ratio_per_query'][name]:.2f}x |"
+        )
+    return lines
 
 
 def _throughput_row(name: str, ours: float, peer: float) -> str:

@@ -361,16 +361,8 @@ def _endpoint_section(title: str, e: dict[str, Any]) -> list[str]:
         "",
         f"## {title}",
         "",
-        "| query | meahub median ms | meahub p95 ms | oxigraph median ms | oxigraph p95 ms "
-        "| ratio (median) |",
-        "|---|---:|---:|---:|---:|---:|",
+        *endpoint_bench.latency_table(ours, peer, ratios),
     ]
-    for name, q in ours["queries"].items():
-        p = peer["queries"][name]
-        lines.append(
-            f"| {name} | {q['median_ms']:.2f} | {q['p95_ms']:.2f} | {p['median_ms']:.2f} "
-            f"| {p['p95_ms']:.2f} | {ratios['latency_median_ratio_per_query'][name]:.2f}x |"
-        )
     lines += ["", "| throughput, query mix | meahub req/s | oxigraph req/s | ratio |"]
     lines.append("|---|---:|---:|---:|")
     for n in endpoint_bench.CONCURRENCY:
