@@ -29,7 +29,7 @@ from .models import RecordFailure, RecordOutcome, RunStatus, SourceReport
 from .raw import RawArchive, payload_hash
 from .settings import SourceConfig
 from .sources import Listing, RawRecord, Source
-from .state import HarvestState, KnownRecord
+from .state import HarvestState, KnownRecord, RunLedger
 from .store_api import StoreBackend
 from .transform import Job, Transformed, Transformer, TransformPool
 from .validate import ShapeChecker
@@ -55,14 +55,12 @@ class _Run:
     config: SourceConfig
     report: SourceReport
     ctx: MappingContext
-    known: dict[tuple[str, str], KnownRecord]
+    ledger: RunLedger
     full: bool
     writer: ChangeWriter
     control: RunControl = field(default_factory=RunControl)
     force: bool = False
-    upserts: list[KnownRecord] = field(default_factory=list)
-    deletes: list[tuple[str, str]] = field(default_factory=list)
-    seen: set[tuple[str, str]] = field(default_factory=set)
+    deletes: list[KnownRecord] = field(default_factory=list)
     complete: list[str] = field(default_factory=list)
     full_listed: set[str] = field(default_factory=set)
     batch: list[_Pending] = field(default_factory=list)
@@ -170,8 +168,8 @@ class Harvester:
         run_iri = f"{self.base_iri}run/{encode_segment(run_id)}"
         ctx = MappingContext(base_iri=self.base_iri, source=config.name, run_iri=run_iri)
         writer = ChangeWriter(self.store, batch_quads=self.batch_quads)
-        known = self.state.known(config.name)
-        return _Run(config, report, ctx, known, full, writer, control=control)
+        ledger = self.state.ledger(config.name)
+        return _Run(config, report, ctx, ledger, full, writer, control=control)
 
     def _harvest_entity(self, run: _Run, source: Source, entity: str) -> None:
         mapping = self.registry.get(entity)
@@ -227,9 +225,9 @@ class Harvester:
             message = raw.problem or f"{raw.entity} record has no id"
             self._failed(run, raw, "read", message + f" (raw payload kept as {key})")
             return
-        run.seen.add((raw.entity, raw.record_id))
+        run.ledger.see(raw.entity, raw.record_id)
         digest = payload_hash(raw.payload, salt=mapping.digest + self.base_iri + ENRICH_VERSION)
-        previous = run.known.get((raw.entity, raw.record_id))
+        previous = run.ledger.known(raw.entity, raw.record_id)
         if previous is not None and previous.hash == digest and not run.force:
             self._outcome(run, raw.entity, RecordOutcome.UNCHANGED)
             return
@@ -284,7 +282,7 @@ class Harvester:
         run.writer.put_text(result.graph, result.text, result.count)
         if result.inferred is not None:
             run.writer.put_text(result.inferred_graph, result.inferred, result.inferred_count)
-        run.upserts.append(KnownRecord(job.entity, job.record_id, result.graph, pending.digest))
+        run.ledger.written(KnownRecord(job.entity, job.record_id, result.graph, pending.digest))
         outcome = RecordOutcome.ADDED if pending.previous is None else RecordOutcome.UPDATED
         self._outcome(run, job.entity, outcome)
 
@@ -312,22 +310,20 @@ class Harvester:
 
     def _find_deletions(self, run: _Run) -> None:
         """Records absent from a complete full listing are gone from the source."""
-        for entity, record_id in run.known:
-            if entity in run.full_listed and (entity, record_id) not in run.seen:
-                run.deletes.append((entity, record_id))
+        for entity in sorted(run.full_listed):
+            run.deletes.extend(run.ledger.unseen(entity))
 
     def _probe_unseen(self, run: _Run, source: Source, entity: str) -> None:
         """Incremental listings omit unchanged records: ask for each one by key (404 = gone)."""
-        for known_entity, record_id in list(run.known):
-            if known_entity == entity and (entity, record_id) not in run.seen:
-                run.control.check()
-                if source.exists(entity, record_id) is not False:
-                    run.seen.add((entity, record_id))
-                else:
-                    run.deletes.append((entity, record_id))
+        for record in run.ledger.unseen(entity):
+            run.control.check()
+            if source.exists(entity, record.record_id) is not False:
+                run.ledger.see(entity, record.record_id)
+            else:
+                run.deletes.append(record)
 
     def _guard_deletions(self, run: _Run, allowed: bool) -> None:
-        total = len(run.known)
+        total = run.ledger.known_count()
         share = len(run.deletes) / total if total else 0.0
         limit = self._delete_limit(run.config)
         if run.deletes and share > limit and not allowed:
@@ -339,12 +335,11 @@ class Harvester:
             )
             run.deletes = []
             return
-        for entity, record_id in run.deletes:
-            graph = run.known[(entity, record_id)].graph
-            run.writer.drop_graph(graph)
-            if entity == "Decisions":
-                run.writer.drop_graph(inferred_graph(graph))
-            self._outcome(run, entity, RecordOutcome.DELETED)
+        for record in run.deletes:
+            run.writer.drop_graph(record.graph)
+            if record.entity == "Decisions":
+                run.writer.drop_graph(inferred_graph(record.graph))
+            self._outcome(run, record.entity, RecordOutcome.DELETED)
 
     def _delete_limit(self, config: SourceConfig) -> float:
         return (
@@ -361,10 +356,10 @@ class Harvester:
         self.raw.flush()
         run.writer.commit()
         seen_at = run.report.started.isoformat()
-        self.state.commit_records(run.config.name, run.upserts, run.deletes, seen_at)
+        run.ledger.commit(run.deletes, seen_at)
         self.state.set_watermarks(run.config.name, run.complete, run.report.started)
-        for entity, record_id in run.deletes:
-            self.raw.mark_deleted(run.config.name, entity, record_id)
+        for record in run.deletes:
+            self.raw.mark_deleted(run.config.name, record.entity, record.record_id)
 
     def _add_run_description(self, run: _Run) -> None:
         """The run as a ``prov:Activity`` in a graph of its own, in the same transaction (older
@@ -392,6 +387,7 @@ class Harvester:
         self.history.write(self._description(run))  # a commit of its own: nothing else
 
     def _finish(self, run: _Run) -> None:
+        run.ledger.close()
         run.report.ended = run.report.ended or datetime.now(UTC)
         status = run.report.status.value
         self.state.finish_run(run.report.run_id, status, run.report.to_dict())

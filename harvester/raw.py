@@ -13,6 +13,8 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+import orjson
+
 from .sqlite import open_database
 
 __all__ = ["RawArchive", "StoredPayload", "payload_hash"]
@@ -28,8 +30,16 @@ CREATE TABLE IF NOT EXISTS payloads (
 
 
 def canonical_json(payload: Any) -> bytes:
-    """The payload as canonical JSON bytes (sorted keys), the basis of change detection."""
-    return json.dumps(payload, sort_keys=True, ensure_ascii=False, default=str).encode("utf-8")
+    """The payload as canonical JSON bytes (sorted keys), the basis of change detection.
+
+    orjson writes it about 4x faster than the standard library (it runs twice a record: the
+    change hash and the raw archive); what orjson refuses (integers beyond 64 bits, keys that
+    are not strings) is written by the standard library instead, which is as stable a form for
+    the same payload."""
+    try:
+        return orjson.dumps(payload, option=orjson.OPT_SORT_KEYS, default=str)
+    except TypeError:
+        return json.dumps(payload, sort_keys=True, ensure_ascii=False, default=str).encode()
 
 
 def payload_hash(payload: Any, salt: str = "") -> str:

@@ -13,6 +13,7 @@ import httpx
 from .control import RunControl
 from .enrich import Enricher
 from .exceptions import ConfigError
+from .heap import keep_heap_compact
 from .linking import Linker
 from .mapping import MappingRegistry
 from .models import SourceReport
@@ -71,6 +72,7 @@ class Runtime:
 
         :raises StoreLockedError: when another process holds the store.
         """
+        keep_heap_compact()  # a harvest's memory must not grow with the source (harvester.heap)
         state_dir = None if in_memory else settings.store.state_dir
         store = open_store(settings, in_memory=in_memory)
         if load_reference(store):

@@ -15,6 +15,7 @@ import pyoxigraph as ox
 
 from .enrich import Enricher, inferred_graph
 from .exceptions import RecordError, ValidationError
+from .heap import keep_heap_compact
 from .linking import Linker
 from .mapping import MappingContext, MappingRegistry
 from .paths import MAPPINGS_DIR
@@ -100,6 +101,7 @@ _WORKER: Transformer | None = None
 
 def _init_worker(kind: str, linking: bool, threshold: float) -> None:
     global _WORKER
+    keep_heap_compact()
     linker = Linker.from_ontology() if linking else None
     registry = MappingRegistry.load(MAPPINGS_DIR, kind)
     _WORKER = Transformer(registry, ShapeChecker.from_file(), Enricher(linker, threshold))

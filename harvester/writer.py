@@ -2,6 +2,11 @@
 large, so memory stays bounded and readers still see a source before or after a run, never
 half-way (see :mod:`harvester.store`).
 
+Staged batches are written by a background thread (:class:`_StagedWriter`): pyoxigraph's bulk
+loader releases the GIL, so the harvester goes on fetching, hashing and dispatching records on
+the other core while a batch is loaded. At most one batch waits behind the one being written,
+so memory stays bounded, and batches are written in the order they were made.
+
 A remote store has no staged generations (``write_batch_quads`` is set): there a large run is
 written in place, one SPARQL Update per batch, each atomic; readers may see the run half-way,
 and :meth:`ChangeWriter.abort` cannot take back the batches already written (see
@@ -10,10 +15,13 @@ and :meth:`ChangeWriter.abort` cannot take back the batches already written (see
 from __future__ import annotations
 
 import logging
+import queue
+import threading
 from collections.abc import Iterable
 
 import pyoxigraph as ox
 
+from .exceptions import StoreError
 from .store import ChangeSet, StagedStore
 from .store_api import StoreBackend
 
@@ -26,18 +34,59 @@ log = logging.getLogger(__name__)
 DEFAULT_BATCH_QUADS = 50_000
 
 
+class _StagedWriter:
+    """A thread that applies change sets to a staged generation, in order, one at a time.
+
+    :meth:`put` blocks while a batch is already waiting (back-pressure: at most two batches,
+    one written and one queued, are held). A failed write is raised, as it was, by the next
+    :meth:`put` or by :meth:`finish`; batches after a failure are dropped unwritten.
+    """
+
+    def __init__(self, staged: StagedStore) -> None:
+        self.staged = staged
+        self._queue: queue.Queue[ChangeSet | None] = queue.Queue(maxsize=1)
+        self._error: BaseException | None = None
+        self._thread = threading.Thread(target=self._loop, name="meahub-stage-writer", daemon=True)
+        self._thread.start()
+
+    def put(self, changes: ChangeSet) -> None:
+        self._raise()
+        self._queue.put(changes)
+
+    def finish(self) -> None:
+        """Wait until every batch is written; raise the first write error, if any."""
+        if self._thread.is_alive():
+            self._queue.put(None)
+            self._thread.join()
+        self._raise()
+
+    def _raise(self) -> None:
+        if self._error is not None:
+            raise self._error
+
+    def _loop(self) -> None:
+        while (changes := self._queue.get()) is not None:
+            if self._error is not None:
+                continue  # drain: the run is failing, nothing more is written
+            try:
+                self.staged.apply(changes)
+            except BaseException as exc:  # raised again in the harvesting thread
+                self._error = exc if isinstance(exc, StoreError) else StoreError(str(exc))
+
+
 class ChangeWriter:
     """Collects a run's graph replacements and drops, and commits them all or nothing.
 
     :param batch_quads: above this many pending quads, changes go to a staged copy of the store
-        in transactions of about this size; :meth:`commit` then publishes the copy atomically.
+        in batches of about this size (written in the background); :meth:`commit` then publishes
+        the copy atomically.
     """
 
     def __init__(self, store: StoreBackend, *, batch_quads: int = DEFAULT_BATCH_QUADS) -> None:
         self.store = store
         self.batch_quads = min(batch_quads, store.write_batch_quads or batch_quads)
         self.pending = ChangeSet()
-        self.staged: StagedStore | None = None
+        self.staged: _StagedWriter | None = None
         self.changed = False
 
     def put_graph(self, graph: str, quads: Iterable[ox.Quad]) -> None:
@@ -64,12 +113,13 @@ class ChangeWriter:
             self.pending = ChangeSet()
             return
         if self.staged is None:
-            self.staged = self.store.stage()
-            if self.staged is None:  # an in-memory store: one transaction at the end
+            staged = self.store.stage()
+            if staged is None:  # an in-memory store: one transaction at the end
                 self.batch_quads = 2**62
                 return
-            log.info("large change: writing to staged generation %s", self.staged.name)
-        self.staged.apply(self.pending)
+            log.info("large change: writing to staged generation %s", staged.name)
+            self.staged = _StagedWriter(staged)
+        self.staged.put(self.pending)
         self.pending = ChangeSet()
 
     def commit(self) -> None:
@@ -77,15 +127,24 @@ class ChangeWriter:
         if self.staged is None:
             self.store.apply(self.pending)
         else:
-            self.staged.apply(self.pending)
-            self.store.publish(self.staged, optimize=True)
-            self.staged = None
+            staged, self.staged = self.staged, None
+            try:
+                staged.put(self.pending)
+                staged.finish()
+            except BaseException:
+                self.store.discard(staged.staged)
+                raise
+            self.store.publish(staged.staged, optimize=True)
         self.pending = ChangeSet()
 
     def abort(self) -> None:
         """Forget every change; the store stays as it was (on a remote store: as the batches
         already written left it)."""
         if self.staged is not None:
-            self.store.discard(self.staged)
-            self.staged = None
+            staged, self.staged = self.staged, None
+            try:
+                staged.finish()
+            except BaseException as exc:  # the run is being given up anyway
+                log.debug("staged write failed while aborting: %s", exc)
+            self.store.discard(staged.staged)
         self.pending = ChangeSet()

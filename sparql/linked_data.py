@@ -12,12 +12,18 @@ HTML by ``Accept-Language`` or ``?lang=``):
 
 RDF documents hold the IRI's triples, those of the nodes it owns and the inverse links; an unknown
 IRI is a 404.
+
+Answers carry a weak ``ETag`` (the store's version, the IRI, the negotiated media type and, for a
+page, the reader's languages and the page's other parameters) and ``Last-Modified``, with
+``Vary: Accept, Accept-Language``; a revalidation that still matches is a ``304`` before the store
+is read (:class:`sparql.caching.Revalidator`). A 404, 400 or 406 carries no validators and is
+never a 304.
 """
 
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from urllib.parse import quote, urlencode
 
 import pyoxigraph as ox
@@ -29,6 +35,7 @@ from harvester.settings import ServerSettings
 from harvester.store_api import StoreBackend
 from harvester.vocab import PREFIXES
 
+from .caching import Revalidator, StoreVersion, not_modified
 from .describe import Description, describe
 from .html import esc, html_response, page
 from .languages import preferred_languages
@@ -36,7 +43,15 @@ from .links import ONTOLOGY_IRI, Linker
 from .negotiation import JSON_LD, N_TRIPLES, RDF_XML, TURTLE, Choice, Format, Kind, negotiate
 from .resource_page import Alternate, PageContext, render_resource
 
-__all__ = ["HTML", "LD_FORMATS", "LinkedData", "alternates", "fallback_route", "linked_data_routes"]
+__all__ = [
+    "HTML",
+    "LD_FORMATS",
+    "LinkedData",
+    "alternates",
+    "fallback_route",
+    "linked_data_routes",
+    "representation_parts",
+]
 
 log = logging.getLogger(__name__)
 
@@ -48,6 +63,7 @@ HTML = Format(
 LD_FORMATS: tuple[Format, ...] = (TURTLE, JSON_LD, N_TRIPLES, RDF_XML, HTML)
 _LABELS = {"turtle": "Turtle", "jsonld": "JSON-LD", "ntriples": "N-Triples", "rdfxml": "RDF/XML"}
 _VARY = {"Vary": "Accept, Accept-Language"}
+_OWN_PARAMS = ("format", "lang")  # parameters a page's links to other formats do not keep
 
 Handler = Callable[[Request], Response]
 
@@ -58,6 +74,7 @@ class LinkedData:
     def __init__(self, store: StoreBackend, linker: Linker) -> None:
         self.store = store
         self.linker = linker
+        self.cache = Revalidator(StoreVersion(store))
 
     def ontology(self, request: Request) -> Response:
         return self.respond(request, ONTOLOGY_IRI)
@@ -77,21 +94,24 @@ class LinkedData:
         return self.respond(request, self.linker.iri_for_path(_raw_path(request)))
 
     def respond(self, request: Request, iri: str) -> Response:
-        """The description of ``iri`` in the negotiated format (404, 406 when it cannot be)."""
+        """The description of ``iri`` in the negotiated format (404, 406 when it cannot be), or
+        a 304 when the client's copy is current."""
         choice = negotiate(LD_FORMATS, request.headers.get("accept"), _format_params(request))
         if choice is None:
             return PlainTextResponse(_not_acceptable(), status_code=406, headers=_VARY)
+        languages = _languages(request) if choice.format is HTML else []
+        parts = representation_parts(request, choice, languages)
+        check = self.cache.check(request.headers, ["resource", iri, *parts], _VARY)
+        if check.not_modified:
+            return not_modified(check.headers)
         found = describe(self.store, iri)
         if found is None:
             return _not_found(iri, choice)
         if choice.format is HTML:
-            return self._page(request, found)
-        return _rdf(found, choice)
+            return self.cache.finish(check, self._page(request, found, languages))
+        return self.cache.finish(check, _rdf(found, choice))
 
-    def _page(self, request: Request, found: Description) -> Response:
-        languages = preferred_languages(
-            request.headers.get("accept-language"), request.query_params.get("lang")
-        )
+    def _page(self, request: Request, found: Description, languages: Sequence[str]) -> Response:
         ctx = PageContext(self.linker, languages, alternates(request))
         return html_response(render_resource(found, ctx), headers=_VARY)
 
@@ -124,6 +144,23 @@ def _format_params(request: Request) -> list[str]:
     return request.query_params.getlist("format")
 
 
+def _languages(request: Request) -> list[str]:
+    return preferred_languages(
+        request.headers.get("accept-language"), request.query_params.get("lang")
+    )
+
+
+def representation_parts(request: Request, choice: Choice, languages: Sequence[str]) -> list[str]:
+    """What, besides the store and the resource, a representation depends on (its ETag): the
+    negotiated format and media type and, for a page, the reader's ``languages`` and the query
+    parameters its links to the other formats keep."""
+    parts = [choice.format.name, choice.media_type]
+    if choice.format is HTML:
+        kept = [(k, v) for k, v in request.query_params.multi_items() if k not in _OWN_PARAMS]
+        parts += [",".join(languages), urlencode(kept)]
+    return parts
+
+
 def _rdf(found: Description, choice: Choice) -> Response:
     syntax = choice.format.syntax
     assert isinstance(syntax, ox.RdfFormat)
@@ -133,7 +170,7 @@ def _rdf(found: Description, choice: Choice) -> Response:
 
 def alternates(request: Request) -> list[Alternate]:
     """Links to this page's RDF, keeping its other parameters (``iri=``)."""
-    kept = [(k, v) for k, v in request.query_params.multi_items() if k not in ("format", "lang")]
+    kept = [(k, v) for k, v in request.query_params.multi_items() if k not in _OWN_PARAMS]
     return [
         Alternate(
             _LABELS[f.name], f.media_types[0], "?" + urlencode([*kept, ("format", f.aliases[0])])

@@ -6,6 +6,14 @@ the SPARQL endpoint, the dumps as DCAT distributions, record counts per class, a
 ``void:subset`` per harvested source with its counts and freshness: the last harvest run that
 changed it (the ``prov:Activity`` graphs) and the last successful harvest (the status callable).
 
+The description carries a weak ``ETag`` (the store's version, the dumps' manifest, the negotiated
+media type and, for the page, the reader's languages) and ``Last-Modified``, with ``Vary: Accept,
+Accept-Language``, and is a ``304`` on revalidation before any query runs
+(:mod:`sparql.caching`). The status callable (the last successful harvest) is not read to
+revalidate: a run's end is recorded right after the run's own write to the store, which changes
+the validator. A description fetched between the two keeps the run's start as
+``mea:lastHarvested`` until the next write.
+
 ``/dumps/latest.nq.gz`` and ``/dumps/latest.ttl`` are streamed from disk with ``ETag`` and
 ``Last-Modified`` (``304`` on revalidation); they are written after every harvest
 (:func:`harvester.dumps.write_dumps`), or at the first request when missing.
@@ -13,10 +21,7 @@ changed it (the ``prov:Activity`` graphs) and the last successful harvest (the s
 
 from __future__ import annotations
 
-import email.utils
-import hashlib
 import logging
-import os
 import threading
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
@@ -30,15 +35,30 @@ from starlette.requests import Request
 from starlette.responses import FileResponse, PlainTextResponse, Response
 from starlette.routing import Route
 
-from harvester.dumps import DUMP_FILES, NQUADS_DUMP, dumps_directory, read_manifest, write_dumps
+from harvester.dumps import (
+    DUMP_FILES,
+    MANIFEST,
+    NQUADS_DUMP,
+    dumps_directory,
+    read_manifest,
+    write_dumps,
+)
 from harvester.settings import ServerSettings
 from harvester.store_api import StoreBackend
 from harvester.vocab import DCAT, DCTERMS, FOAF, MEA, PREFIXES, PROV, RDF, XSD
 
+from .caching import (
+    Revalidator,
+    StoreAndFileVersion,
+    file_tag,
+    is_not_modified,
+    not_modified,
+    validator_headers,
+)
 from .describe import Description, Statement
 from .html import html_response
 from .languages import preferred_languages
-from .linked_data import HTML, LD_FORMATS, alternates
+from .linked_data import HTML, LD_FORMATS, alternates, representation_parts
 from .links import Linker
 from .negotiation import negotiate
 from .resource_page import PageContext, compact, render_resource
@@ -285,30 +305,48 @@ def void_routes(
     store: StoreBackend, settings: ServerSettings, status: StatusCallable | None = None
 ) -> list[Route]:
     """``/.well-known/void`` and ``/dumps/{name}``."""
-    builder = VoidBuilder(store, settings, status)
     dumps = _Dumps(store, settings)
+    description = _Description(VoidBuilder(store, settings, status), dumps.directory)
     return [
-        Route("/.well-known/void", lambda r: _void(r, builder), methods=["GET"], name="void"),
+        Route("/.well-known/void", description.serve, methods=["GET"], name="void"),
         Route("/dumps/{name}", dumps.serve, methods=["GET"], name="dumps"),
     ]
 
 
-def _void(request: Request, builder: VoidBuilder) -> Response:
-    choice = negotiate(
-        LD_FORMATS, request.headers.get("accept"), request.query_params.getlist("format")
-    )
-    if choice is None:
-        return PlainTextResponse("not acceptable\n", status_code=406)
-    headers = {"Vary": "Accept"}
-    if choice.format is HTML:
-        languages = preferred_languages(request.headers.get("accept-language"))
-        ctx = PageContext(Linker(builder.base), languages, alternates(request))
-        return html_response(render_resource(builder.description(), ctx), headers=headers)
-    syntax = choice.format.syntax
-    assert isinstance(syntax, ox.RdfFormat)
-    prefixes = {**PREFIXES, "void": VOID}
-    body = ox.serialize(builder.triples(), format=syntax, prefixes=prefixes)
-    return Response(body, media_type=choice.media_type, headers=headers)
+_VARY = {"Vary": "Accept, Accept-Language"}
+
+
+class _Description:
+    """Serves the description, revalidated against the store and the dumps' manifest (whose
+    date the description shows)."""
+
+    def __init__(self, builder: VoidBuilder, dumps: Path | None) -> None:
+        self.builder = builder
+        manifest = dumps / MANIFEST if dumps is not None else None
+        self.cache = Revalidator(StoreAndFileVersion(builder.store, manifest))
+
+    def serve(self, request: Request) -> Response:
+        choice = negotiate(
+            LD_FORMATS, request.headers.get("accept"), request.query_params.getlist("format")
+        )
+        if choice is None:
+            return PlainTextResponse("not acceptable\n", status_code=406, headers=_VARY)
+        is_page = choice.format is HTML
+        languages = preferred_languages(request.headers.get("accept-language")) if is_page else []
+        parts = ["void", *representation_parts(request, choice, languages)]
+        check = self.cache.check(request.headers, parts, _VARY, exists=True)
+        if check.not_modified:
+            return not_modified(check.headers)
+        if is_page:
+            ctx = PageContext(Linker(self.builder.base), languages, alternates(request))
+            page = render_resource(self.builder.description(), ctx)
+            return self.cache.finish(check, html_response(page, headers=_VARY))
+        syntax = choice.format.syntax
+        assert isinstance(syntax, ox.RdfFormat)
+        prefixes = {**PREFIXES, "void": VOID}
+        body = ox.serialize(self.builder.triples(), format=syntax, prefixes=prefixes)
+        response = Response(body, media_type=choice.media_type, headers=_VARY)
+        return self.cache.finish(check, response)
 
 
 class _Dumps:
@@ -328,37 +366,12 @@ class _Dumps:
             with self.lock:
                 write_dumps(self.store, self.directory)
         stat = path.stat()
-        headers = _validators(stat)
-        if _not_modified(request, headers):
-            return Response(status_code=304, headers=headers)
+        etag, modified = file_tag(stat), float(int(stat.st_mtime))
+        headers = validator_headers(etag, modified)
+        if is_not_modified(request.headers, etag, modified):
+            return not_modified(headers)
         return FileResponse(path, media_type=_media_type(name), headers=headers, stat_result=stat)
 
 
 def _media_type(name: str) -> str:
     return "application/gzip" if name == NQUADS_DUMP else DUMP_FILES[name]
-
-
-def _validators(stat: os.stat_result) -> dict[str, str]:
-    tag = hashlib.sha256(f"{stat.st_mtime_ns}-{stat.st_size}".encode()).hexdigest()[:32]
-    return {
-        "ETag": f'"{tag}"',
-        "Last-Modified": email.utils.formatdate(stat.st_mtime, usegmt=True),
-        "Cache-Control": "no-cache",
-    }
-
-
-def _not_modified(request: Request, headers: dict[str, str]) -> bool:
-    """RFC 9110 section 13.2.2: ``If-None-Match`` wins over ``If-Modified-Since``."""
-    if_none_match = request.headers.get("if-none-match")
-    if if_none_match is not None:
-        tags = [t.strip().removeprefix("W/") for t in if_none_match.split(",")]
-        return "*" in tags or headers["ETag"] in tags
-    since = request.headers.get("if-modified-since")
-    if since is None:
-        return False
-    try:
-        return email.utils.parsedate_to_datetime(since) >= email.utils.parsedate_to_datetime(
-            headers["Last-Modified"]
-        )
-    except (TypeError, ValueError):
-        return False

@@ -4,17 +4,21 @@ from __future__ import annotations
 
 import html
 from collections.abc import Iterator
+from datetime import UTC, datetime
 from pathlib import Path
+from types import SimpleNamespace
+from typing import Any
 from urllib.parse import quote
 
 import pyoxigraph as ox
 import pytest
 import rdflib
 
+from sparql import caching
 from sparql.languages import best_literal, preferred_languages
 from sparql.links import Linker
 
-from .conftest import HUB
+from .conftest import HUB, Hub, provider
 from .public_site import IMG_TITLE, MEA, SCRIPT_TITLE, Site, open_site, path_of
 
 HTML = {"Accept": "text/html"}
@@ -255,3 +259,152 @@ def test_language_preferences_follow_quality_then_order() -> None:
     assert best_literal(literals, ["de"]) == ox.Literal("en", language="en")
     assert best_literal(literals, ["zh-CN"]) == ox.Literal("zh", language="zh")
     assert best_literal(literals[2:], []) == ox.Literal("zh", language="zh")
+
+
+# -- caching: ETag / Last-Modified tied to the store's version -------------------------------------
+
+TURTLE = {"Accept": "text/turtle"}
+TARGET = "/resource?iri=" + quote("https://w3id.org/mea/aichi/target-11", safe="")
+
+
+def _queries(monkeypatch: pytest.MonkeyPatch, site: Site) -> list[str]:
+    """Record every query the store runs from now on (the work a 304 must skip)."""
+    store = site.runtime.store
+    original = store.query
+    calls: list[str] = []
+
+    def counting(sparql: str, **kwargs: Any) -> Any:
+        calls.append(sparql)
+        return original(sparql, **kwargs)
+
+    monkeypatch.setattr(store, "query", counting)
+    return calls
+
+
+def _cached_pages(site: Site) -> list[str]:
+    return [path_of(site.decision), "/def/Decision", "/def", TARGET]
+
+
+@pytest.mark.parametrize("headers", [TURTLE, HTML], ids=["turtle", "html"])
+def test_answers_carry_validators_and_revalidate_without_a_query(
+    site: Site, monkeypatch: pytest.MonkeyPatch, headers: dict[str, str]
+) -> None:
+    for path in _cached_pages(site):
+        first = site.client.get(path, headers=headers)
+        assert first.status_code == 200, path
+        etag, modified = first.headers["etag"], first.headers["last-modified"]
+        assert etag.startswith('W/"')
+        assert first.headers["cache-control"] == "no-cache"
+        assert first.headers["vary"] == "Accept, Accept-Language"
+        calls = _queries(monkeypatch, site)
+        by_tag = site.client.get(path, headers={**headers, "If-None-Match": etag})
+        by_date = site.client.get(path, headers={**headers, "If-Modified-Since": modified})
+        head = site.client.head(path, headers={**headers, "If-None-Match": f'"x", {etag}'})
+        assert (by_tag.status_code, by_date.status_code, head.status_code) == (304, 304, 304)
+        assert calls == [], path  # answered from the validator alone
+        assert by_tag.content == b""
+        assert by_tag.headers["etag"] == by_date.headers["etag"] == etag
+        assert by_tag.headers["last-modified"] == modified
+        assert by_tag.headers["vary"] == "Accept, Accept-Language"
+        monkeypatch.undo()
+
+
+def test_stale_validators_get_the_full_answer(site: Site) -> None:
+    path = path_of(site.decision)
+    etag = site.client.get(path, headers=TURTLE).headers["etag"]
+    other = site.client.get(path, headers={**TURTLE, "If-None-Match": 'W/"other"'})
+    assert other.status_code == 200 and other.headers["etag"] == etag
+    old = site.client.get(
+        path, headers={**TURTLE, "If-Modified-Since": "Mon, 01 Jan 2001 00:00:00 GMT"}
+    )
+    assert old.status_code == 200 and len(old.content) > 100
+    # If-None-Match wins over If-Modified-Since (RFC 9110 13.2.2)
+    both = {"If-None-Match": 'W/"other"', "If-Modified-Since": old.headers["last-modified"]}
+    assert site.client.get(path, headers={**TURTLE, **both}).status_code == 200
+
+
+def test_etags_differ_by_representation_and_language(site: Site) -> None:
+    path = path_of(site.decision)
+    variants = {
+        "turtle": site.client.get(path, headers=TURTLE),
+        "jsonld": site.client.get(path, headers={"Accept": "application/ld+json"}),
+        "html-en": site.client.get(path, headers={**HTML, "Accept-Language": "en"}),
+        "html-fr": site.client.get(path, headers={**HTML, "Accept-Language": "fr"}),
+        "xhtml": site.client.get(path, headers={"Accept": "application/xhtml+xml"}),
+    }
+    tags = {name: response.headers["etag"] for name, response in variants.items()}
+    assert len(set(tags.values())) == len(tags), tags
+    # the same answer asked for in other words has the same tag
+    for same in (
+        site.client.get(path, headers={**HTML, "Accept-Language": "fr;q=0.9"}),
+        site.client.get(path + "?lang=fr", headers=HTML),
+    ):
+        assert same.headers["etag"] == tags["html-fr"]
+    assert site.client.get(path + "?lang=fr", headers=HTML).text == variants["html-fr"].text
+    # a copy in one representation does not validate another
+    for name, headers in [("turtle", HTML), ("html-en", {**HTML, "Accept-Language": "fr"})]:
+        response = site.client.get(path, headers={**headers, "If-None-Match": tags[name]})
+        assert response.status_code == 200, name
+    target_page = site.client.get(TARGET, headers=HTML).headers["etag"]
+    country = "/resource?iri=" + quote("https://w3id.org/mea/country/BOL", safe="")
+    assert site.client.get(country, headers=HTML).headers["etag"] != target_page
+
+
+@pytest.mark.parametrize(
+    "path",
+    [
+        pytest.param("/decision/prov/no-such-record", id="minted"),
+        pytest.param("/def/NoSuchTerm", id="term"),
+        pytest.param("/resource?iri=" + quote("https://w3id.org/mea/aichi/target-99"), id="w3id"),
+    ],
+)
+def test_unknown_iris_are_never_304(site: Site, path: str) -> None:
+    future = "Fri, 01 Jan 2100 00:00:00 GMT"
+    for headers in (TURTLE, HTML):
+        for condition in ({"If-None-Match": "*"}, {"If-Modified-Since": future}):
+            response = site.client.get(path, headers={**headers, **condition})
+            assert response.status_code == 404, (headers, condition)
+            assert "etag" not in response.headers
+            assert "last-modified" not in response.headers
+
+
+def test_any_tag_and_a_date_alone_revalidate_an_existing_page(site: Site) -> None:
+    path = path_of(site.decision) + "/file/1"
+    future = {"If-Modified-Since": "Fri, 01 Jan 2100 00:00:00 GMT"}
+    # not served before here: the work is done, then the answer is still a 304
+    assert site.client.get(path, headers={**TURTLE, "If-None-Match": "*"}).status_code == 304
+    assert site.client.get(path, headers={**HTML, **future}).status_code == 304
+
+
+def test_errors_carry_no_validators(site: Site) -> None:
+    unacceptable = site.client.get(path_of(site.decision), headers={"Accept": "image/png"})
+    assert unacceptable.status_code == 406 and "etag" not in unacceptable.headers
+    bad = site.client.get("/resource?iri=not%20an%20iri", headers={"If-None-Match": "*"})
+    assert bad.status_code == 400 and "etag" not in bad.headers
+
+
+def test_a_harvest_changes_the_validators(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    # Every version first seen in the same second: the dates cannot tell them apart, the
+    # tags must, and a date alone must not make the old copy current.
+    monkeypatch.setattr(caching, "time", SimpleNamespace(time=lambda: 1_700_000_000.25))
+    fresh = open_site(tmp_path)
+    try:
+        path = path_of(fresh.decision)
+        before = {h["Accept"]: fresh.client.get(path, headers=h) for h in (TURTLE, HTML)}
+        record_id = fresh.decision.rsplit("/", 1)[1]
+        fresh.dataset.touch("Decisions", record_id, datetime.now(UTC))
+        Hub(fresh.runtime).harvest(provider(fresh.dataset).handle)
+        for accept, old in before.items():
+            headers = {"Accept": accept}
+            by_tag = fresh.client.get(
+                path, headers={**headers, "If-None-Match": old.headers["etag"]}
+            )
+            assert by_tag.status_code == 200, accept
+            assert by_tag.headers["etag"] != old.headers["etag"]
+            assert by_tag.content != old.content  # the revised title
+            since = {"If-Modified-Since": old.headers["last-modified"]}
+            assert fresh.client.get(path, headers={**headers, **since}).status_code == 200
+            again = {"If-None-Match": by_tag.headers["etag"]}
+            assert fresh.client.get(path, headers={**headers, **again}).status_code == 304
+    finally:
+        fresh.close()

@@ -7,8 +7,8 @@ from pathlib import Path
 import pyoxigraph as ox
 import pytest
 
-from harvester.exceptions import QueryError, StoreLockedError
-from harvester.store import ChangeSet, MeaStore
+from harvester.exceptions import QueryError, StoreError, StoreLockedError
+from harvester.store import ChangeSet, MeaStore, StagedStore
 from harvester.writer import ChangeWriter
 
 G = "http://hub.test/graph/"
@@ -150,6 +150,42 @@ def test_writer_abort_after_staging_leaves_the_store_as_it_was(tmp_path: Path) -
         writer.put_graph(G + str(i), _quads(G + str(i), 3, "after"))
     writer.abort()
     assert _values(store) == {"before"} and len(store) == 3
+    assert _orphans(tmp_path / "db", store) == []
+
+
+def test_writer_applies_background_batches_in_order(tmp_path: Path) -> None:
+    """A graph replaced again in a later batch ends with its last content."""
+    store = MeaStore(tmp_path / "db")
+    writer = ChangeWriter(store, batch_quads=4)
+    for round_ in ("first", "second", "third"):
+        for i in range(5):
+            writer.put_graph(G + str(i), _quads(G + str(i), 2, round_))
+    writer.drop_graph(G + "4")
+    writer.commit()
+    assert _values(store) == {"third"} and len(store) == 8
+    assert _orphans(tmp_path / "db", store) == []
+
+
+def test_a_failed_background_write_fails_the_commit_and_keeps_the_live_data(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    store = MeaStore(tmp_path / "db")
+    store.replace_graph(G + "0", _quads(G + "0", 2, "before"))
+    writer = ChangeWriter(store, batch_quads=3)
+    writer.put_graph(G + "1", _quads(G + "1", 3, "after"))  # staged, written in the background
+    assert writer.staged is not None
+
+    def broken(self: object, changes: ChangeSet) -> None:
+        raise OSError("disk full")
+
+    monkeypatch.setattr(StagedStore, "apply", broken)
+    with pytest.raises(StoreError, match="disk full"):
+        for i in range(2, 6):
+            writer.put_graph(G + str(i), _quads(G + str(i), 3, "after"))
+        writer.commit()
+    writer.abort()  # as the harvester does when a run fails
+    assert writer.staged is None
+    assert _values(store) == {"before"} and len(store) == 2
     assert _orphans(tmp_path / "db", store) == []
 
 

@@ -5,6 +5,8 @@ from __future__ import annotations
 import gzip
 from collections.abc import Iterator
 from pathlib import Path
+from types import SimpleNamespace
+from typing import Any
 
 import pyoxigraph as ox
 import pytest
@@ -13,7 +15,7 @@ import rdflib
 from harvester.dumps import NQUADS_DUMP, TURTLE_DUMP, read_manifest, write_dumps
 from harvester.exceptions import ConfigError
 from harvester.settings import ServerSettings, settings_from_mapping
-from sparql import create_app
+from sparql import caching, create_app
 
 from .conftest import HUB, Hub, provider
 from .public_site import MEA, Site, TestClient, open_site
@@ -185,3 +187,108 @@ def test_dumps_need_a_directory(site: Site) -> None:
     server = ServerSettings(base_iri=HUB)  # in-memory store, no dumps_dir
     client = TestClient(create_app(site.runtime.store, server))
     assert client.get("/dumps/" + NQUADS_DUMP).status_code == 404
+
+
+# -- caching: the description revalidates against the store's version ----------------------------
+
+VOID_PATH = "/.well-known/void"
+
+
+def _queries(monkeypatch: pytest.MonkeyPatch, site: Site) -> list[str]:
+    """Record every query the store runs from now on (the work a 304 must skip)."""
+    store = site.runtime.store
+    original = store.query
+    calls: list[str] = []
+
+    def counting(sparql: str, **kwargs: Any) -> Any:
+        calls.append(sparql)
+        return original(sparql, **kwargs)
+
+    monkeypatch.setattr(store, "query", counting)
+    return calls
+
+
+@pytest.mark.parametrize("accept", ["text/turtle", "text/html"])
+def test_void_carries_validators_and_revalidates_without_a_query(
+    site: Site, monkeypatch: pytest.MonkeyPatch, accept: str
+) -> None:
+    first = site.client.get(VOID_PATH, headers={"Accept": accept})
+    assert first.status_code == 200
+    etag, modified = first.headers["etag"], first.headers["last-modified"]
+    assert etag.startswith('W/"') and first.headers["cache-control"] == "no-cache"
+    assert first.headers["vary"] == "Accept, Accept-Language"
+    calls = _queries(monkeypatch, site)
+    by_tag = site.client.get(VOID_PATH, headers={"Accept": accept, "If-None-Match": etag})
+    by_date = site.client.get(VOID_PATH, headers={"Accept": accept, "If-Modified-Since": modified})
+    head = site.client.head(VOID_PATH, headers={"Accept": accept, "If-None-Match": etag})
+    assert (by_tag.status_code, by_date.status_code, head.status_code) == (304, 304, 304)
+    assert calls == []  # no count, no run lookup: the validator alone
+    assert by_tag.content == b""
+    assert by_tag.headers["etag"] == etag and by_tag.headers["last-modified"] == modified
+    assert by_tag.headers["vary"] == "Accept, Accept-Language"
+    stale = site.client.get(VOID_PATH, headers={"Accept": accept, "If-None-Match": 'W/"old"'})
+    assert stale.status_code == 200 and calls
+
+
+def test_void_etags_differ_by_representation_and_language(site: Site) -> None:
+    def tag(**headers: str) -> str:
+        return site.client.get(VOID_PATH, headers=headers).headers["etag"]
+
+    tags = [
+        tag(Accept="text/turtle"),
+        tag(Accept="application/ld+json"),
+        tag(Accept="text/html", **{"Accept-Language": "en"}),
+        tag(Accept="text/html", **{"Accept-Language": "fr"}),
+    ]
+    assert len(set(tags)) == len(tags)
+    html_en = {"Accept": "text/html", "Accept-Language": "en"}
+    assert (
+        site.client.get(VOID_PATH, headers={**html_en, "If-None-Match": tags[0]}).status_code == 200
+    )
+
+
+def test_a_harvest_changes_the_void_validators(site: Site, monkeypatch: pytest.MonkeyPatch) -> None:
+    # Both versions first seen in the same second: the tags must tell them apart, and the
+    # date alone must not make the old copy current.
+    monkeypatch.setattr(caching, "time", SimpleNamespace(time=lambda: 1_700_000_000.25))
+    first = site.client.get(VOID_PATH, headers={"Accept": "text/turtle"})
+    etag, modified = first.headers["etag"], first.headers["last-modified"]
+    record_id = next(iter(site.dataset["Decisions"]))
+    site.dataset.delete("Decisions", record_id)
+    Hub(site.runtime).harvest(provider(site.dataset).handle)
+    by_tag = site.client.get(VOID_PATH, headers={"Accept": "text/turtle", "If-None-Match": etag})
+    assert by_tag.status_code == 200 and by_tag.headers["etag"] != etag
+    graph = rdflib.Graph().parse(data=by_tag.content, format="turtle")
+    assert _partition_count(graph, DATASET, MEA + "Decision") == _count(site, "Decision")
+    assert by_tag.headers["last-modified"] == modified
+    since = {"Accept": "text/turtle", "If-Modified-Since": modified}
+    assert site.client.get(VOID_PATH, headers=since).status_code == 200
+    current = {"Accept": "text/turtle", "If-None-Match": by_tag.headers["etag"]}
+    assert site.client.get(VOID_PATH, headers=current).status_code == 304
+
+
+def test_writing_the_dumps_changes_the_void_validators(site: Site) -> None:
+    # the description says when the dumps were written: writing them changes it
+    distribution = rdflib.URIRef(HUB + ".well-known/void#dump-" + TURTLE_DUMP)
+    first = site.client.get(VOID_PATH, headers={"Accept": "text/turtle"})
+    graph = rdflib.Graph().parse(data=first.content, format="turtle")
+    assert graph.value(distribution, DCTERMS.modified) is None
+    assert site.client.get("/dumps/" + TURTLE_DUMP).status_code == 200  # written now
+    current = {"Accept": "text/turtle", "If-None-Match": first.headers["etag"]}
+    again = site.client.get(VOID_PATH, headers=current)
+    assert again.status_code == 200
+    assert again.headers["etag"] != first.headers["etag"]
+    graph = rdflib.Graph().parse(data=again.content, format="turtle")
+    assert graph.value(distribution, DCTERMS.modified) is not None
+
+
+def test_dump_validators_use_the_shared_rules(site: Site) -> None:
+    first = site.client.get("/dumps/" + NQUADS_DUMP)
+    etag = first.headers["etag"]
+    assert etag.startswith('"')  # the bytes of a file: a strong tag
+    weak = site.client.get("/dumps/" + NQUADS_DUMP, headers={"If-None-Match": "W/" + etag})
+    assert weak.status_code == 304  # If-None-Match compares weakly
+    assert weak.headers["etag"] == etag
+    assert (
+        site.client.get("/dumps/" + NQUADS_DUMP, headers={"If-None-Match": "*"}).status_code == 304
+    )
