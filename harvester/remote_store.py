@@ -18,6 +18,12 @@ Guarantees, weaker than the embedded store's (see ``docs/scaling.md``):
 - the default graph must be the union of the named graphs *on the engine side*
   (``oxigraph serve --union-default-graph``; Virtuoso does so by default).
 
+OpenLink Virtuoso (``[store] engine = "virtuoso"``, or recognised by its ``Server`` header) gets
+its writes in a form it accepts (:func:`virtuoso_requests`): triples that hold blank nodes, which
+it refuses in ``INSERT DATA``, go in ``INSERT { GRAPH <g> { ... } } WHERE {}`` templates (one
+graph and a bounded number of triples each), and no ``GRAPH`` block of ``INSERT DATA`` is longer
+than its parser accepts. See "Engine quirks handled" in ``docs/scaling.md``.
+
 The store keeps its identity in the graph :data:`STORE_GRAPH`: a random id made on first use
 (``store_id``) and the time of the last write in microseconds, set by every write (``version``,
 for ETags). That graph and the
@@ -34,7 +40,7 @@ import re
 import threading
 import time
 import uuid
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from pathlib import Path
 from typing import IO, Any, cast
 
@@ -48,7 +54,15 @@ from .settings import StoreSettings
 from .store import ChangeSet, QueryResult, StagedStore, _update_operations
 from .vocab import MEA
 
-__all__ = ["STORE_GRAPH", "USER_AGENT", "RemoteStore", "bind_values", "query_form"]
+__all__ = [
+    "STORE_GRAPH",
+    "USER_AGENT",
+    "RemoteStore",
+    "bind_values",
+    "detect_engine",
+    "query_form",
+    "virtuoso_requests",
+]
 
 log = logging.getLogger(__name__)
 
@@ -74,6 +88,16 @@ _SET_VERSION = (
     f"DELETE WHERE {{ GRAPH {_S} {{ {_S} <{MEA}storeVersion> ?v }} }} ;\n"
     f"INSERT DATA {{ GRAPH {_S} {{ {_S} <{MEA}storeVersion> %d }} }}"
 )
+
+# Virtuoso 7.2's limits, measured: its SPARQL parser gives up ("memory exhausted") on a group of
+# about 5,000 triples, in INSERT DATA too; a template insert compiles to SQL of several lines a
+# triple, refused past 10,000 lines (between 1,000 and 1,500 triples); templates compile slowly
+# (about 0.7 ms a triple), and a request of some 5,000 template triples or more may be refused
+# ("code vector exceeded").
+VIRTUOSO_BLOCK_TRIPLES = 2_000  # triples per GRAPH block of INSERT DATA
+VIRTUOSO_TEMPLATE_TRIPLES = 500  # triples per INSERT { ... } WHERE {}; a larger linked set alone
+VIRTUOSO_TEMPLATE_BUDGET = 2_000  # template triples per request; more go in further requests
+_INSERT_DATA_BYTES = 4_000_000  # N-Triples text per INSERT DATA operation
 
 _IRI = re.compile(r"<[^<>\"{}|^`\\\s]*>")
 _COMMENT = re.compile(r"#[^\n]*")
@@ -136,19 +160,60 @@ def _check(response: httpx.Response, action: str) -> httpx.Response:
     raise StoreError(f"{action}: HTTP {response.status_code} from {response.url}: {body}")
 
 
-class _ChunkReader:
-    """A file-like view of a streamed response body, for pyoxigraph's streaming parsers."""
+# Virtuoso's SPARQL JSON results name blank nodes ``nodeID://b123`` (``_:b123`` in its
+# N-Triples), which is no blank node label, and give booleans as "1" and "0" (true and false in
+# its N-Triples). A JSON string cannot hold these patterns (its quotes would be escaped), so the
+# rewrite touches blank nodes and booleans only.
+_VIRTUOSO_BNODE = re.compile(rb'("type"\s*:\s*"bnode"\s*,\s*"value"\s*:\s*")nodeID://')
+_VIRTUOSO_BOOLEAN = re.compile(
+    rb'("datatype"\s*:\s*"http://www\.w3\.org/2001/XMLSchema#boolean"\s*,\s*"value"\s*:\s*")'
+    rb'([01])"'
+)
 
-    def __init__(self, chunks: Iterator[bytes]) -> None:
+
+def _virtuoso_json(data: bytes) -> bytes:
+    """Virtuoso's JSON results with blank nodes labelled ``b123`` and booleans ``true`` and
+    ``false``, as in its N-Triples."""
+    data = _VIRTUOSO_BNODE.sub(rb"\1", data)
+    return _VIRTUOSO_BOOLEAN.sub(
+        lambda m: m.group(1) + (b'true"' if m.group(2) == b"1" else b'false"'), data
+    )
+
+
+class _ChunkReader:
+    """A file-like view of a streamed response body, for pyoxigraph's streaming parsers.
+
+    :param fix: rewrites the body; it is given whole lines only (and the unfinished last one
+        at the end), so that a rewritten pattern is never cut in two.
+    """
+
+    def __init__(
+        self, chunks: Iterator[bytes], fix: Callable[[bytes], bytes] | None = None
+    ) -> None:
         self.chunks = chunks
+        self.fix = fix
         self.buffer = b""
+        self.pending = b""
+
+    def _take(self, chunk: bytes) -> None:
+        if self.fix is None:
+            self.buffer += chunk
+            return
+        self.pending += chunk
+        cut = self.pending.rfind(b"\n") + 1
+        if cut:
+            self.buffer += self.fix(self.pending[:cut])
+            self.pending = self.pending[cut:]
 
     def read(self, size: int = -1) -> bytes:
         while size < 0 or len(self.buffer) < size:
             chunk = next(self.chunks, None)
             if chunk is None:
+                if self.pending and self.fix is not None:
+                    self.buffer += self.fix(self.pending)
+                    self.pending = b""
                 break
-            self.buffer += chunk
+            self._take(chunk)
         cut = len(self.buffer) if size < 0 else size
         data, self.buffer = self.buffer[:cut], self.buffer[cut:]
         return data
@@ -190,6 +255,121 @@ def _media_type(response: httpx.Response) -> str:
     return str(response.headers.get("content-type", "")).split(";")[0].strip().lower()
 
 
+def detect_engine(response: httpx.Response) -> str:
+    """``"virtuoso"`` when the answer comes from OpenLink Virtuoso (its ``Server`` header),
+    else ``"generic"``."""
+    server = str(response.headers.get("server", ""))
+    return "virtuoso" if server.lower().startswith("virtuoso") else "generic"
+
+
+def virtuoso_requests(changes: ChangeSet, closing: str) -> list[str]:
+    """A change set as SPARQL Update requests that Virtuoso 7.2 accepts, with ``closing`` (the
+    version stamp) as the last operation of the last request.
+
+    Drops, deletes and ``INSERT DATA`` of every triple without blank nodes make the first
+    request, in GRAPH blocks of at most :data:`VIRTUOSO_BLOCK_TRIPLES`. Each graph's triples
+    that hold blank nodes are split into the sets that share blank nodes (a SHACL list, an OWL
+    restriction) and written as ``INSERT { GRAPH <g> { ... } } WHERE {}`` templates of about
+    :data:`VIRTUOSO_TEMPLATE_TRIPLES`: SPARQL makes a template's blank nodes fresh for each
+    operation, so a set is never split (Virtuoso refuses a set of more than about 1,000
+    triples). One request takes templates of up to :data:`VIRTUOSO_TEMPLATE_BUDGET` triples;
+    more go in further requests, so such a change set is not written at once (MEA Hub's own
+    data have blank nodes only in the ontology and shapes: fewer than 100 triples). A blank
+    node that two graphs share becomes one per graph.
+
+    Terms come from pyoxigraph's N-Triples serialiser, as written in the change set, or parsed
+    from it and written again by the same serialiser.
+    """
+    replaced = sorted(changes.replace)
+    operations = [f"DROP SILENT GRAPH {ox.NamedNode(graph)}" for graph in sorted(changes.drop)]
+    for start in range(0, len(replaced), 500):
+        names = " ".join(str(ox.NamedNode(g)) for g in replaced[start : start + 500])
+        operations.append(
+            f"DELETE {{ GRAPH ?g {{ ?s ?p ?o }} }} WHERE {{ VALUES ?g {{ {names} }} "
+            "GRAPH ?g { ?s ?p ?o } }"
+        )
+    blocks: list[str] = []
+    templates: list[tuple[str, int]] = []
+    for graph in replaced:
+        ground, linked = _split_blank_nodes(changes.replace[graph])
+        name = ox.NamedNode(graph)
+        for start in range(0, len(ground), VIRTUOSO_BLOCK_TRIPLES):
+            lines = " .\n".join(ground[start : start + VIRTUOSO_BLOCK_TRIPLES])
+            blocks.append(f"GRAPH {name} {{\n{lines} .\n}}")
+        for group in _packed(linked, VIRTUOSO_TEMPLATE_TRIPLES):
+            text = " .\n".join(group)
+            templates.append((f"INSERT {{ GRAPH {name} {{\n{text} .\n}} }} WHERE {{}}", len(group)))
+    operations.extend(_insert_data(blocks))
+    requests: list[list[str]] = [operations]
+    budget = VIRTUOSO_TEMPLATE_BUDGET
+    for template, size in templates:
+        if size > budget and requests[-1]:
+            requests.append([])
+            budget = VIRTUOSO_TEMPLATE_BUDGET
+        requests[-1].append(template)
+        budget -= size
+    requests[-1].append(closing)
+    return [" ;\n".join(ops) for ops in requests]
+
+
+def _split_blank_nodes(triples: str) -> tuple[list[str], list[list[str]]]:
+    """One graph's N-Triples lines (no final dots): the lines without blank nodes, and the
+    lines with blank nodes grouped by the blank nodes they share (connected sets)."""
+    lines = triples.split("\n") if triples else []
+    if "_:" not in triples:  # a literal may hold "_:" too: then the graph is parsed below
+        return lines, []
+    ground: list[str] = []
+    parent: dict[str, str] = {}
+
+    def root(label: str) -> str:
+        while parent.setdefault(label, label) != label:
+            parent[label] = parent[parent[label]]
+            label = parent[label]
+        return label
+
+    linked: list[tuple[str, str]] = []
+    text = "".join(f"{line} .\n" for line in lines).encode("utf-8")
+    for triple in ox.parse(text, format=ox.RdfFormat.N_TRIPLES):
+        labels = [t.value for t in (triple.subject, triple.object) if isinstance(t, ox.BlankNode)]
+        line = f"{triple.subject} {triple.predicate} {triple.object}"
+        if not labels:
+            ground.append(line)
+            continue
+        for label in labels[1:]:
+            parent[root(label)] = root(labels[0])
+        linked.append((labels[0], line))
+    groups: dict[str, list[str]] = {}
+    for label, line in linked:
+        groups.setdefault(root(label), []).append(line)
+    return ground, list(groups.values())
+
+
+def _packed(groups: list[list[str]], size: int) -> Iterator[list[str]]:
+    """Groups of lines packed together up to ``size`` lines (a larger group goes alone)."""
+    pack: list[str] = []
+    for group in groups:
+        if pack and len(pack) + len(group) > size:
+            yield pack
+            pack = []
+        pack.extend(group)
+    if pack:
+        yield pack
+
+
+def _insert_data(blocks: list[str]) -> Iterator[str]:
+    """GRAPH blocks as INSERT DATA operations of about :data:`_INSERT_DATA_BYTES` each."""
+    chunk: list[str] = []
+    size = 0
+    for block in blocks:
+        chunk.append(block)
+        size += len(block)
+        if size >= _INSERT_DATA_BYTES:
+            yield "INSERT DATA {\n" + "\n".join(chunk) + "\n}"
+            chunk, size = [], 0
+    if chunk:
+        yield "INSERT DATA {\n" + "\n".join(chunk) + "\n}"
+
+
 class RemoteStore:
     """A SPARQL 1.1 store at ``settings.query_url``/``update_url``; see the module docstring.
 
@@ -226,6 +406,8 @@ class RemoteStore:
         self._lease_lock = threading.Lock()
         self._version: tuple[int, float] | None = None
         self._written = 0  # the last version this process wrote
+        #: "virtuoso" or "generic"; with ``engine = "auto"``, set by the first answer
+        self.engine: str | None = None if settings.engine == "auto" else settings.engine
         self.store_id = self._claim_id()
 
     # -- the wire ------------------------------------------------------------------------------
@@ -234,6 +416,9 @@ class RemoteStore:
         timeout = options.pop("timeout", None) or self.settings.timeout
         with _http_errors(action, timeout):
             response = self.client.post(url, data=data, timeout=timeout, **options)
+        if self.engine is None:
+            self.engine = detect_engine(response)
+            log.info("remote store engine: %s", self.engine)
         return _check(response, action)
 
     def update(self, sparql: str, action: str = "cannot write to the store") -> None:
@@ -271,8 +456,11 @@ class RemoteStore:
         with _parse_errors("query failed"):
             if form in ("CONSTRUCT", "DESCRIBE"):
                 return _as_triples(response.content, _media_type(response))
-            fmt = ox.QueryResultsFormat.from_media_type(_media_type(response))
-            answer = ox.parse_query_results(response.content, format=fmt or _JSON_FORMAT)
+            fmt = ox.QueryResultsFormat.from_media_type(_media_type(response)) or _JSON_FORMAT
+            body = response.content
+            if self.engine == "virtuoso" and fmt == _JSON_FORMAT:
+                body = _virtuoso_json(body)
+            answer = ox.parse_query_results(body, format=fmt)
             return _boolean(answer) if form == "ASK" else answer
 
     def graph_quads(self, graph: str) -> list[ox.Quad]:
@@ -332,7 +520,8 @@ class RemoteStore:
             if response.status_code >= 400:
                 response.read()
             _check(response, action)
-            reader = _ChunkReader(response.iter_bytes())
+            fix = _virtuoso_json if self.engine == "virtuoso" else None
+            reader = _ChunkReader(response.iter_bytes(), fix)
             with _parse_errors(action):
                 rows = ox.parse_query_results(cast(IO[bytes], reader), format=_JSON_FORMAT)
                 assert isinstance(rows, ox.QuerySolutions)
@@ -374,8 +563,13 @@ class RemoteStore:
     def apply(self, changes: ChangeSet) -> None:
         """Replace and drop graphs in one SPARQL Update request (and set the version).
 
+        On Virtuoso the request is written in the form it accepts (:func:`virtuoso_requests`;
+        one request too, unless the change set holds more than
+        :data:`VIRTUOSO_TEMPLATE_BUDGET` triples with blank nodes).
+
         :raises StoreError: when the write fails; then nothing of ``changes`` is visible (on
             an engine that runs one request in one transaction).
+        :raises QueryError: when the engine refuses the request (nothing is written).
         :raises LeaseHeldError: when this process held the writer lease and lost it.
         """
         if not changes:
@@ -383,7 +577,12 @@ class RemoteStore:
         if self._lease is not None:
             self._lease.check()
         stamp = max(time.time_ns() // 1000, self._written + 1)
-        self.update(";\n".join([*_update_operations(changes), _SET_VERSION % stamp]))
+        closing = _SET_VERSION % stamp
+        if self.engine == "virtuoso":
+            for request in virtuoso_requests(changes, closing):
+                self.update(request)
+        else:
+            self.update(";\n".join([*_update_operations(changes), closing]))
         self._written, self._version = stamp, None
         log.debug("applied %d graphs, %d dropped", len(changes.replace), len(changes.drop))
 

@@ -90,6 +90,9 @@ class StoreSettings:
         ``username``/``password`` (or ``$MEAHUB_STORE_PASSWORD``).
     :param lease_seconds: how long a writer's lease lasts unless renewed (renewed every third).
     :param batch_quads: quads per SPARQL Update request of a large run on a remote store.
+    :param engine: the remote engine, for the quirks MEA Hub works around (``docs/scaling.md``):
+        ``"virtuoso"``, ``"generic"`` (plain SPARQL 1.1), or ``"auto"``: Virtuoso when its
+        answers carry a ``Server: Virtuoso/...`` header, generic otherwise.
     """
 
     path: Path | None = Path("data/store")
@@ -103,6 +106,7 @@ class StoreSettings:
     timeout: float = 60.0
     lease_seconds: float = 120.0
     batch_quads: int = 10_000
+    engine: str = "auto"
 
     @property
     def is_remote(self) -> bool:
@@ -322,7 +326,10 @@ _REMOTE_KEYS: dict[str, type | tuple[type, ...]] = {
     "timeout": (int, float),
     "lease_seconds": (int, float),
     "batch_quads": int,
+    "engine": str,
 }
+#: ``[store] engine`` values (``remote_store`` works around the named engines' quirks)
+STORE_ENGINES = ("auto", "generic", "virtuoso")
 
 
 def _store(table: Mapping[str, Any], base_dir: Path | None) -> StoreSettings:
@@ -348,6 +355,9 @@ def _remote_store(table: Mapping[str, Any]) -> dict[str, Any]:
             raise ConfigError(f"store.{key} must be an http(s) URL: {values[key]!r}")
     if values.get("auth", "basic") not in ("basic", "digest"):
         raise ConfigError(f"store.auth must be 'basic' or 'digest', got {values['auth']!r}")
+    if values.get("engine", "auto") not in STORE_ENGINES:
+        choices = ", ".join(repr(e) for e in STORE_ENGINES)
+        raise ConfigError(f"store.engine must be one of {choices}, got {values['engine']!r}")
     for key in ("timeout", "lease_seconds", "batch_quads"):
         if key in values and values[key] <= 0:
             raise ConfigError(f"store.{key} must be positive, got {values[key]}")

@@ -4,8 +4,10 @@
 # Installs the Debian package virtuoso-opensource when virtuoso-t is missing (root and apt-get
 # needed), starts Virtuoso on loopback ports over a temporary database, lets the anonymous
 # SPARQL user update (GRANT SPARQL_UPDATE), runs the remote-store tests against its /sparql
-# endpoint (MEAHUB_TEST_QUERY_URL/UPDATE_URL), and stops it again whatever the outcome.
+# endpoint (MEAHUB_TEST_QUERY_URL/UPDATE_URL), and stops it again whatever the outcome: tests
+# passing or failing, Virtuoso failing to start, Ctrl-C, or SIGTERM to this script.
 set -eu
+cd "$(dirname "$0")/.."
 PYTHON=${1:-.venv/bin/python}
 
 if ! command -v virtuoso-t >/dev/null 2>&1; then
@@ -25,14 +27,39 @@ SQL_PORT=$(free_port)
 HTTP_PORT=$(free_port)
 DB=$(mktemp -d)
 PID=""
+TESTS=""
+
+# Wait up to $2 seconds for process $1 to end (or be a zombie); true when it has.
+ended() {
+  n=0
+  while kill -0 "$1" 2>/dev/null && [ "$(ps -o stat= -p "$1" 2>/dev/null | cut -c1)" != Z ]; do
+    n=$((n + 1))
+    [ "$n" -gt $(($2 * 4)) ] && return 1
+    sleep 0.25
+  done
+}
+
 cleanup() {
-  if [ -n "$PID" ]; then
-    isql-vt "127.0.0.1:$SQL_PORT" dba dba exec="shutdown;" >/dev/null 2>&1 || kill "$PID" 2>/dev/null || true
-    sleep 1; kill "$PID" 2>/dev/null || true; wait "$PID" 2>/dev/null || true
+  trap - EXIT INT TERM
+  if [ -n "$TESTS" ] && kill -0 "$TESTS" 2>/dev/null; then
+    kill "$TESTS" 2>/dev/null || true
+    ended "$TESTS" 10 || kill -9 "$TESTS" 2>/dev/null || true
   fi
+  if [ -n "$PID" ] && kill -0 "$PID" 2>/dev/null; then
+    # a clean shutdown (checkpoint) first, then SIGTERM, then SIGKILL
+    timeout 20 isql-vt "127.0.0.1:$SQL_PORT" dba dba exec="shutdown;" >/dev/null 2>&1 || true
+    if ! ended "$PID" 20; then
+      kill "$PID" 2>/dev/null || true
+      ended "$PID" 10 || kill -9 "$PID" 2>/dev/null || true
+    fi
+    wait "$PID" 2>/dev/null || true
+  fi
+  PID=""
   rm -rf "$DB"
 }
-trap cleanup EXIT INT TERM
+trap cleanup EXIT
+trap 'cleanup; exit 130' INT
+trap 'cleanup; exit 143' TERM
 
 cat > "$DB/virtuoso.ini" <<INI
 [Database]
@@ -66,7 +93,7 @@ echo "starting Virtuoso: SQL 127.0.0.1:$SQL_PORT, HTTP 127.0.0.1:$HTTP_PORT, dat
 (cd "$DB" && exec virtuoso-t +configfile "$DB/virtuoso.ini" +foreground >"$DB/stdout.log" 2>&1) &
 PID=$!
 i=0
-until isql-vt "127.0.0.1:$SQL_PORT" dba dba exec="status();" >/dev/null 2>&1; do
+until timeout 10 isql-vt "127.0.0.1:$SQL_PORT" dba dba exec="status();" >/dev/null 2>&1; do
   i=$((i + 1))
   if [ "$i" -gt 120 ] || ! kill -0 "$PID" 2>/dev/null; then
     echo "Virtuoso did not start; its log:" >&2
@@ -75,9 +102,21 @@ until isql-vt "127.0.0.1:$SQL_PORT" dba dba exec="status();" >/dev/null 2>&1; do
   fi
   sleep 0.5
 done
-isql-vt "127.0.0.1:$SQL_PORT" dba dba exec="GRANT SPARQL_UPDATE TO \"SPARQL\"; DB.DBA.RDF_DEFAULT_USER_PERMS_SET ('nobody', 7);" >/dev/null
+timeout 60 isql-vt "127.0.0.1:$SQL_PORT" dba dba \
+  exec="GRANT SPARQL_UPDATE TO \"SPARQL\"; DB.DBA.RDF_DEFAULT_USER_PERMS_SET ('nobody', 7);" >/dev/null
 
+# pytest runs in the background so that a signal reaches the traps at once (sh runs a trap
+# only after the foreground command ends)
 MEAHUB_TEST_STORE=virtuoso \
 MEAHUB_TEST_QUERY_URL="http://127.0.0.1:$HTTP_PORT/sparql" \
 MEAHUB_TEST_UPDATE_URL="http://127.0.0.1:$HTTP_PORT/sparql" \
-  "$PYTHON" -m pytest -p no:cacheprovider tests/test_remote_store.py
+  "$PYTHON" -m pytest -p no:cacheprovider tests/test_remote_store.py &
+TESTS=$!
+status=0
+wait "$TESTS" || status=$?
+TESTS=""
+if [ "$status" -ne 0 ]; then
+  echo "the tests failed (status $status); the end of Virtuoso's log:" >&2
+  tail -n 20 "$DB/virtuoso.log" >&2 || true
+fi
+exit "$status"

@@ -112,3 +112,14 @@ def test_scheduler_and_schedule_keys() -> None:
             settings_from_mapping({"sources": [table]})
     with pytest.raises(ConfigError):
         settings_from_mapping({"scheduler": {"history_runs": 0}})
+
+
+def test_remote_store_engine() -> None:
+    remote = {"query_url": "http://e.test/q", "update_url": "http://e.test/u"}
+    assert settings_from_mapping({"store": remote}).store.engine == "auto"
+    store = settings_from_mapping({"store": {**remote, "engine": "virtuoso"}}).store
+    assert store.engine == "virtuoso"
+    with pytest.raises(ConfigError, match="store.engine must be one of"):
+        settings_from_mapping({"store": {**remote, "engine": "fuseki"}})
+    with pytest.raises(ConfigError, match="wrong type"):
+        settings_from_mapping({"store": {**remote, "engine": 1}})
