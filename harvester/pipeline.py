@@ -279,9 +279,9 @@ class Harvester:
             self._failed(run, raw, *result.error)
             return
         run.report.notes.extend(f"{job.entity} {job.record_id}: {w}" for w in result.warnings)
-        run.writer.put_text(result.graph, result.text, result.count)
+        run.writer.put_nquads(result.graph, result.text, result.count)
         if result.inferred is not None:
-            run.writer.put_text(result.inferred_graph, result.inferred, result.inferred_count)
+            run.writer.put_nquads(result.inferred_graph, result.inferred, result.inferred_count)
         run.ledger.written(KnownRecord(job.entity, job.record_id, result.graph, pending.digest))
         outcome = RecordOutcome.ADDED if pending.previous is None else RecordOutcome.UPDATED
         self._outcome(run, job.entity, outcome)

@@ -291,7 +291,7 @@ def virtuoso_requests(changes: ChangeSet, closing: str) -> list[str]:
     blocks: list[str] = []
     templates: list[tuple[str, int]] = []
     for graph in replaced:
-        ground, linked = _split_blank_nodes(changes.replace[graph])
+        ground, linked = _split_blank_nodes(changes.triples(graph))
         name = ox.NamedNode(graph)
         for start in range(0, len(ground), VIRTUOSO_BLOCK_TRIPLES):
             lines = " .\n".join(ground[start : start + VIRTUOSO_BLOCK_TRIPLES])

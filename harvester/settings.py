@@ -149,8 +149,8 @@ class LinkingSettings:
 class HarvestSettings:
     user_agent: str = "MEA-Hub/0.1 (+https://w3id.org/mea; InforMEA-style harvester)"
     max_delete_share: float = 0.2
-    #: worker processes for mapping and linking in large runs; None: one per core beyond the
-    #: first (0 turns them off; small runs never start them)
+    #: worker processes for mapping and linking in large runs; None: one per core, at most
+    #: four (0 turns them off; small runs never start them)
     workers: int | None = None
 
 

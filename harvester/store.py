@@ -41,6 +41,7 @@ __all__ = [
     "StagedStore",
     "live_generation_dir",
     "map_store_errors",
+    "nquads_text",
     "query_store",
 ]
 
@@ -74,8 +75,10 @@ def map_store_errors(action: str) -> Iterator[None]:
 class ChangeSet:
     """Graphs to replace and graphs to drop, applied together by :meth:`MeaStore.apply`.
 
-    Graph contents are kept as N-Triples text written by pyoxigraph (a few hundred bytes a
-    triple, against about a kilobyte for live term objects), so a large run stays lean.
+    Graph contents are kept as N-Quads text written by pyoxigraph's term serialiser (a few
+    hundred bytes a quad, against about a kilobyte for live term objects), so a large run stays
+    lean and a batch goes to the bulk loader as it is; :meth:`triples` gives the SPARQL Update
+    paths the same lines without the graph.
     """
 
     replace: dict[str, str] = field(default_factory=dict)
@@ -83,17 +86,19 @@ class ChangeSet:
     quad_count: int = 0
 
     def put_graph(self, graph: str, quads: Iterable[ox.Quad]) -> None:
-        self.drop.discard(graph)
-        lines = [f"{q.subject} {q.predicate} {q.object}" for q in quads]
-        self.quad_count += len(lines)
-        self.replace[graph] = "\n".join(lines)
+        quads = list(quads)
+        self.put_nquads(graph, nquads_text(quads, graph), len(quads))
 
-    def put_text(self, graph: str, triples: str, count: int) -> None:
-        """Like :meth:`put_graph`, for triples already written one per line (no final dots)
-        by pyoxigraph's term serialiser (:func:`harvester.transform.triples_text`)."""
+    def put_nquads(self, graph: str, text: str, count: int) -> None:
+        """Like :meth:`put_graph`, for quads already written by :func:`nquads_text`."""
         self.drop.discard(graph)
         self.quad_count += count
-        self.replace[graph] = triples
+        self.replace[graph] = text
+
+    def triples(self, graph: str) -> str:
+        """The triples of a replaced graph, one per line, without final dots."""
+        text, tail = self.replace[graph], _line_tail(graph)
+        return text[: -len(tail)].replace(tail, "\n") if text else ""
 
     def drop_graph(self, graph: str) -> None:
         self.replace.pop(graph, None)
@@ -459,7 +464,7 @@ def _update_operations(changes: ChangeSet) -> Iterator[str]:
     """
     replaced = sorted(changes.replace)
     yield from _delete_operations(changes.drop, replaced)
-    yield from _insert_blocks(changes.replace, replaced)
+    yield from _insert_blocks(changes, replaced)
 
 
 def _delete_operations(dropped: Iterable[str], replaced: Sequence[str]) -> Iterator[str]:
@@ -475,22 +480,29 @@ def _delete_operations(dropped: Iterable[str], replaced: Sequence[str]) -> Itera
         )
 
 
+def nquads_text(quads: Iterable[ox.Quad], graph: str) -> str:
+    """The quads' triples in ``graph``, as N-Quads lines. Every term is written by pyoxigraph's
+    serialiser (quotes, backslashes and line breaks escaped), so a line break only ever ends a
+    line and harvested text cannot break out of its literal."""
+    tail = _line_tail(graph)
+    return "".join(f"{q.subject} {q.predicate} {q.object}{tail}" for q in quads)
+
+
+def _line_tail(graph: str) -> str:
+    return f" {ox.NamedNode(graph)} .\n"
+
+
 def _nquads(changes: ChangeSet) -> bytes:
-    parts = []
-    for graph, triples in changes.replace.items():
-        if triples:
-            tail = f" {ox.NamedNode(graph)} .\n"
-            parts.append(triples.replace("\n", tail) + tail)
-    return "".join(parts).encode("utf-8")
+    return "".join(changes.replace.values()).encode("utf-8")
 
 
-def _insert_blocks(contents: dict[str, str], graphs: list[str]) -> Iterator[str]:
+def _insert_blocks(changes: ChangeSet, graphs: list[str]) -> Iterator[str]:
     block: list[str] = []
     size = 0
     for graph in graphs:
-        triples = contents[graph].replace("\n", " .\n")
+        triples = changes.triples(graph).replace("\n", " .\n")
         block.append(f"GRAPH {ox.NamedNode(graph)} {{\n{triples} .\n}}" if triples else "")
-        size += len(contents[graph])
+        size += len(triples)
         if size >= _INSERT_CHUNK_BYTES:
             yield "INSERT DATA {\n" + "\n".join(block) + "\n}"
             block, size = [], 0

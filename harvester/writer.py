@@ -94,9 +94,9 @@ class ChangeWriter:
         self.changed = True
         self._maybe_flush()
 
-    def put_text(self, graph: str, triples: str, count: int) -> None:
-        """Like :meth:`put_graph`, for triples already serialised (see ``ChangeSet.put_text``)."""
-        self.pending.put_text(graph, triples, count)
+    def put_nquads(self, graph: str, text: str, count: int) -> None:
+        """Like :meth:`put_graph`, for quads already serialised (``store.nquads_text``)."""
+        self.pending.put_nquads(graph, text, count)
         self.changed = True
         self._maybe_flush()
 
