@@ -106,25 +106,34 @@ class ODataSource:
     def _pages(
         self, entity: str, listing: Listing, navigations: Sequence[str], since: datetime | None
     ) -> Iterator[list[Any]]:
+        """The pages of a listing. The next page is fetched on a thread of its own while the
+        records of the current one are processed, so waiting for the provider overlaps the
+        harvester's work."""
         root = self.config.url_for(entity)
         url, params = self._first_page(entity, root, navigations, since)
         signatures: set[str] = set()
         page, params = self._fetch_first(url, params)
-        while True:
-            listing.pages += 1
-            listing.total = page.count if page.count is not None else listing.total
-            signature = _signature(page.items)
-            if signature in signatures:
-                listing.repeated_page = True
-                listing.notes.append(f"{entity}: page {listing.pages} repeats an earlier page")
-                return
-            signatures.add(signature)
-            yield page.items
-            next_step = self._next(page, root, url, params, listing)
-            if next_step is None:
-                return
-            url, params = next_step
-            page = self._get_page(url, params)
+        with ThreadPoolExecutor(max_workers=1, thread_name_prefix="meahub-prefetch") as ahead:
+            while True:
+                listing.pages += 1
+                listing.total = page.count if page.count is not None else listing.total
+                signature = _signature(page.items)
+                if signature in signatures:
+                    listing.repeated_page = True
+                    listing.notes.append(f"{entity}: page {listing.pages} repeats an earlier page")
+                    return
+                signatures.add(signature)
+                try:
+                    next_step = self._next(page, root, url, params, listing)
+                except SourceError:  # e.g. max_pages: this page's records still count
+                    yield page.items
+                    raise
+                upcoming = None if next_step is None else ahead.submit(self._get_page, *next_step)
+                yield page.items
+                if upcoming is None or next_step is None:
+                    return
+                url, params = next_step
+                page = upcoming.result()
 
     def _first_page(
         self, entity: str, root: str, navigations: Sequence[str], since: datetime | None
