@@ -2,9 +2,9 @@
 large, so memory stays bounded and readers still see a source before or after a run, never
 half-way (see :mod:`harvester.store`).
 
-Staged batches are written by a background thread (:class:`_StagedWriter`): pyoxigraph's bulk
+Batches are written by a background thread (:class:`_BackgroundWriter`): pyoxigraph's bulk
 loader releases the GIL, so the harvester goes on fetching, hashing and dispatching records on
-the other core while a batch is loaded. At most one batch waits behind the one being written,
+the other core while a batch is loaded (or, for a remote store, sent). At most one batch waits behind the one being written,
 so memory stays bounded, and batches are written in the order they were made.
 
 A remote store has no staged generations (``write_batch_quads`` is set): there a large run is
@@ -17,7 +17,7 @@ from __future__ import annotations
 import logging
 import queue
 import threading
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 
 import pyoxigraph as ox
 
@@ -34,15 +34,17 @@ log = logging.getLogger(__name__)
 DEFAULT_BATCH_QUADS = 50_000
 
 
-class _StagedWriter:
-    """A thread that applies change sets to a staged generation, in order, one at a time.
+class _BackgroundWriter:
+    """A thread that applies change sets with ``apply`` (to a staged generation, or a remote
+    store), in order, one at a time.
 
     :meth:`put` blocks while a batch is already waiting (back-pressure: at most two batches,
     one written and one queued, are held). A failed write is raised, as it was, by the next
     :meth:`put` or by :meth:`finish`; batches after a failure are dropped unwritten.
     """
 
-    def __init__(self, staged: StagedStore) -> None:
+    def __init__(self, apply: Callable[[ChangeSet], None], staged: StagedStore | None) -> None:
+        self.apply = apply
         self.staged = staged
         self._queue: queue.Queue[ChangeSet | None] = queue.Queue(maxsize=1)
         self._error: BaseException | None = None
@@ -69,7 +71,7 @@ class _StagedWriter:
             if self._error is not None:
                 continue  # drain: the run is failing, nothing more is written
             try:
-                self.staged.apply(changes)
+                self.apply(changes)
             except BaseException as exc:  # raised again in the harvesting thread
                 self._error = exc if isinstance(exc, StoreError) else StoreError(str(exc))
 
@@ -86,7 +88,7 @@ class ChangeWriter:
         self.store = store
         self.batch_quads = min(batch_quads, store.write_batch_quads or batch_quads)
         self.pending = ChangeSet()
-        self.staged: _StagedWriter | None = None
+        self.staged: _BackgroundWriter | None = None
         self.changed = False
 
     def put_graph(self, graph: str, quads: Iterable[ox.Quad]) -> None:
@@ -108,43 +110,52 @@ class ChangeWriter:
     def _maybe_flush(self) -> None:
         if self.pending.quad_count + len(self.pending.drop) < self.batch_quads:
             return
-        if self.store.write_batch_quads is not None:  # a remote store: write in place
-            self.store.apply(self.pending)
-            self.pending = ChangeSet()
-            return
         if self.staged is None:
-            staged = self.store.stage()
-            if staged is None:  # an in-memory store: one transaction at the end
+            self.staged = self._background()
+            if self.staged is None:  # an in-memory store: one transaction at the end
                 self.batch_quads = 2**62
                 return
-            log.info("large change: writing to staged generation %s", staged.name)
-            self.staged = _StagedWriter(staged)
         self.staged.put(self.pending)
         self.pending = ChangeSet()
+
+    def _background(self) -> _BackgroundWriter | None:
+        """Where batches go: a remote store, written in place; or a staged generation."""
+        if self.store.write_batch_quads is not None:  # a remote store: write in place
+            return _BackgroundWriter(self.store.apply, None)
+        staged = self.store.stage()
+        if staged is None:
+            return None
+        log.info("large change: writing to staged generation %s", staged.name)
+        return _BackgroundWriter(staged.apply, staged)
 
     def commit(self) -> None:
         """Make every change visible at once (nothing is written when nothing changed)."""
         if self.staged is None:
             self.store.apply(self.pending)
         else:
-            staged, self.staged = self.staged, None
+            writer, self.staged = self.staged, None
             try:
-                staged.put(self.pending)
-                staged.finish()
+                writer.put(self.pending)
+                writer.finish()
             except BaseException:
-                self.store.discard(staged.staged)
+                self._discard(writer)
                 raise
-            self.store.publish(staged.staged, optimize=True)
+            if writer.staged is not None:
+                self.store.publish(writer.staged, optimize=True)
         self.pending = ChangeSet()
 
     def abort(self) -> None:
         """Forget every change; the store stays as it was (on a remote store: as the batches
         already written left it)."""
         if self.staged is not None:
-            staged, self.staged = self.staged, None
+            writer, self.staged = self.staged, None
             try:
-                staged.finish()
+                writer.finish()
             except BaseException as exc:  # the run is being given up anyway
-                log.debug("staged write failed while aborting: %s", exc)
-            self.store.discard(staged.staged)
+                log.debug("background write failed while aborting: %s", exc)
+            self._discard(writer)
         self.pending = ChangeSet()
+
+    def _discard(self, writer: _BackgroundWriter) -> None:
+        if writer.staged is not None:
+            self.store.discard(writer.staged)
