@@ -12,7 +12,7 @@ import logging
 import mimetypes
 import re
 import tomllib
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
@@ -47,6 +47,7 @@ _TARGET_LINK = ox.NamedNode(MEA + "targetLink")
 _XSD_STRING = ox.NamedNode(XSD + "string")
 _XSD_DATE = ox.NamedNode(XSD + "date")
 _XSD_DATETIME = ox.NamedNode(XSD + "dateTime")
+_UNRESERVED_RE = re.compile(r"[A-Za-z0-9_.~-]*")  # what quote() leaves as it is
 FIELD_TYPES = frozenset(
     {
         "string",
@@ -72,7 +73,8 @@ FIELD_TYPES = frozenset(
 
 def encode_segment(value: str) -> str:
     """A source id as one safe IRI path segment (stable: same id, same segment)."""
-    return quote(value.strip(), safe="-._~")
+    text = value.strip()
+    return text if _UNRESERVED_RE.fullmatch(text) else quote(text, safe="-._~")
 
 
 def slug(value: str) -> str:
@@ -232,13 +234,7 @@ class RecordMapping:
         )
 
     def resource_iri(self, ctx: MappingContext, record_id: str) -> str:
-        return self.iri.format(
-            base=ctx.base_iri,
-            source=encode_segment(ctx.source),
-            id=encode_segment(record_id),
-            id_slug=slug(record_id),
-            treaty=treaty_iri(record_id),
-        )
+        return self.iri.format_map(_IriFields(ctx, record_id))
 
     def map(self, record: Mapping[str, Any], ctx: MappingContext, *, url: str) -> MappedRecord:
         """Map one raw record to the quads of its own named graph.
@@ -275,6 +271,27 @@ class RecordMapping:
                 raise MappingError(f"required field {spec.source!r} is missing or empty")
 
 
+class _IriFields(dict[str, str]):
+    """The fields of a resource IRI template, each made only when the template names it."""
+
+    def __init__(self, ctx: MappingContext, record_id: str) -> None:
+        super().__init__()
+        self.ctx, self.record_id = ctx, record_id
+
+    def __missing__(self, key: str) -> str:
+        if key == "base":
+            return self.ctx.base_iri
+        if key == "source":
+            return encode_segment(self.ctx.source)
+        if key == "id":
+            return encode_segment(self.record_id)
+        if key == "id_slug":
+            return slug(self.record_id)
+        if key == "treaty":
+            return treaty_iri(self.record_id)
+        raise KeyError(key)
+
+
 class _Writer:
     """Collects the quads of one record graph, and the warnings met on the way."""
 
@@ -298,15 +315,20 @@ def _write_provenance(w: _Writer, subject: ox.NamedNode, url: str, ctx: MappingC
         w.add(subject, _GENERATED, ox.NamedNode(ctx.run_iri))
 
 
-def _items(spec: FieldSpec, value: Any) -> Iterator[Any]:
-    """The values of a field, one by one; ``item`` picks a key of each element (and a list
-    there, as in CBD's ``roles: [{"treaty": ..., "roles": [...]}]``, is flattened)."""
-    for item in values.as_list(value):
-        if spec.item and isinstance(item, Mapping):
-            picked = values.lookup(item, spec.item)
-            yield from picked if isinstance(picked, list) else [picked]
+def _items(spec: FieldSpec, value: Any) -> list[Any]:
+    """The values of a field; ``item`` picks a key of each element (and a list there, as in
+    CBD's ``roles: [{"treaty": ..., "roles": [...]}]``, is flattened)."""
+    items = values.as_list(value)
+    if not spec.item:
+        return items
+    picked: list[Any] = []
+    for item in items:
+        if isinstance(item, Mapping):
+            found = values.lookup(item, spec.item)
+            picked.extend(found if isinstance(found, list) else [found])
         else:
-            yield item
+            picked.append(item)
+    return picked
 
 
 def _write_field(
@@ -336,6 +358,11 @@ def _write_terms(
     w: _Writer,
     terms: Sequence[ox.NamedNode | ox.Literal | None],
 ) -> int:
+    if len(terms) == 1:  # the common case: nothing to de-duplicate
+        if terms[0] is None:
+            return 0
+        w.add(subject, spec.prop, terms[0])
+        return 1
     seen: set[ox.NamedNode | ox.Literal] = set()
     for term in terms:
         if term is not None and term not in seen:
@@ -381,8 +408,22 @@ def _write_nested(spec: FieldSpec, value: Any, subject: ox.NamedNode, w: _Writer
 
 def _nested_iri(template: str, subject: ox.NamedNode, index: int, item: Mapping[str, Any]) -> str:
     """``{record}`` and ``{index}``, plus any scalar field of the item (encoded)."""
-    fields = {str(k): encode_segment(str(v)) for k, v in item.items() if isinstance(v, str | int)}
-    return template.format_map({**fields, "record": subject.value, "index": index})
+    return template.format_map(_NestedFields(item, record=subject.value, index=index))
+
+
+class _NestedFields(dict[str, Any]):
+    """The fields of :func:`_nested_iri`: a scalar field of the item is encoded only when the
+    template names it (the last of the keys that read the same, as a dict built from them)."""
+
+    def __init__(self, item: Mapping[str, Any], **given: Any) -> None:
+        super().__init__(given)
+        self.item = item
+
+    def __missing__(self, key: str) -> str:
+        for name, value in reversed(list(self.item.items())):
+            if str(name) == key and isinstance(value, str | int):
+                return encode_segment(str(value))
+        raise KeyError(key)
 
 
 def _template_literal(spec: FieldSpec, record: Mapping[str, Any]) -> ox.Literal | None:
@@ -405,7 +446,7 @@ Converter = Callable[[FieldSpec, Any, MappingContext], ox.NamedNode | ox.Literal
 
 
 def _string(spec: FieldSpec, item: Any, ctx: MappingContext) -> ox.Literal | None:
-    if isinstance(item, Mapping | list):
+    if type(item) is not str and isinstance(item, Mapping | list):
         raise ValueError("expected text, got a structure")
     text = values.clean_text(item)
     if text is None:

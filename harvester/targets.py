@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable
+from functools import lru_cache
 from typing import Any
 
 import pyoxigraph as ox
@@ -11,7 +12,7 @@ import pyoxigraph as ox
 from . import values
 from .vocab import MEA, PROV, RDF, XSD
 
-__all__ = ["FRAMEWORKS", "link_triples", "target_iri", "target_number"]
+__all__ = ["FRAMEWORKS", "link_lines", "link_triples", "target_iri", "target_number"]
 
 #: framework -> (IRI prefix of its targets, number of targets)
 FRAMEWORKS = {
@@ -53,20 +54,58 @@ def target_iri(framework: str, number: int) -> str:
     return FRAMEWORKS[framework][0] + str(number)
 
 
+_RDF_TYPE = ox.NamedNode(RDF + "type")
+_LINK_CLASS = ox.NamedNode(MEA + "TargetLink")
+_TARGET = ox.NamedNode(MEA + "target")
+_METHOD = ox.NamedNode(MEA + "method")
+_SCORE = ox.NamedNode(MEA + "score")
+_EVIDENCE = ox.NamedNode(MEA + "evidence")
+_GENERATED = ox.NamedNode(PROV + "wasGeneratedBy")
+_DECIMAL = ox.NamedNode(XSD + "decimal")
+_TYPE_LINE = f"{_RDF_TYPE} {_LINK_CLASS}"  # the N-Triples of the terms, as pyoxigraph writes them
+_TARGET_TEXT, _METHOD_TEXT, _SCORE_TEXT = str(_TARGET), str(_METHOD), str(_SCORE)
+_EVIDENCE_TEXT, _GENERATED_TEXT = str(_EVIDENCE), str(_GENERATED)
+
+
 def link_triples(
     concept: ox.NamedNode, method: str, score: float, evidence: Iterable[str], run_iri: str | None
 ) -> list[tuple[ox.NamedNode, ox.NamedNode | ox.Literal]]:
     """Predicate-object pairs of a ``mea:TargetLink`` node (without its subject)."""
     pairs: list[tuple[ox.NamedNode, ox.NamedNode | ox.Literal]] = [
-        (ox.NamedNode(RDF + "type"), ox.NamedNode(MEA + "TargetLink")),
-        (ox.NamedNode(MEA + "target"), concept),
-        (ox.NamedNode(MEA + "method"), ox.Literal(method)),
-        (
-            ox.NamedNode(MEA + "score"),
-            ox.Literal(f"{score:.3f}", datatype=ox.NamedNode(XSD + "decimal")),
-        ),
+        (_RDF_TYPE, _LINK_CLASS),
+        (_TARGET, concept),
+        (_METHOD, ox.Literal(method)),
+        (_SCORE, ox.Literal(f"{score:.3f}", datatype=_DECIMAL)),
     ]
-    pairs.extend((ox.NamedNode(MEA + "evidence"), ox.Literal(cue)) for cue in evidence)
+    pairs.extend((_EVIDENCE, ox.Literal(cue)) for cue in evidence)
     if run_iri:
-        pairs.append((ox.NamedNode(PROV + "wasGeneratedBy"), ox.NamedNode(run_iri)))
+        pairs.append((_GENERATED, ox.NamedNode(run_iri)))
     return pairs
+
+
+def link_lines(
+    link: str, concept: str, method: str, score: float, evidence: Iterable[str], run: str | None
+) -> list[str]:
+    """The triples of :func:`link_triples` as N-Triples lines (no final dots), for the link node
+    and concept given in N-Triples (``<iri>``), and ``run`` for ``run_iri``. Terms are written by
+    pyoxigraph; repeated ones are remembered."""
+    lines = [
+        f"{link} {_TYPE_LINE}",
+        f"{link} {_TARGET_TEXT} {concept}",
+        f"{link} {_METHOD_TEXT} {_literal_text(method)}",
+        f"{link} {_SCORE_TEXT} {_decimal_text(f'{score:.3f}')}",
+    ]
+    lines.extend(f"{link} {_EVIDENCE_TEXT} {_literal_text(cue)}" for cue in evidence)
+    if run:
+        lines.append(f"{link} {_GENERATED_TEXT} {run}")
+    return lines
+
+
+@lru_cache(maxsize=4096)
+def _literal_text(text: str) -> str:
+    return str(ox.Literal(text))
+
+
+@lru_cache(maxsize=4096)
+def _decimal_text(lexical: str) -> str:
+    return str(ox.Literal(lexical, datatype=_DECIMAL))

@@ -11,6 +11,8 @@ from concurrent.futures import Future, ProcessPoolExecutor
 from dataclasses import dataclass
 from typing import Any
 
+import pyoxigraph as ox
+
 from .enrich import Enricher, inferred_graph
 from .exceptions import RecordError, ValidationError
 from .heap import keep_heap_compact
@@ -72,15 +74,18 @@ class Transformer:
                 raise ValidationError("; ".join(problems), record_id=job.record_id, url=job.url)
         except RecordError as exc:
             return Transformed(error=(exc.stage, str(exc)))
-        links = None
-        if job.entity == "Decisions":
-            mapped, links = self.enricher.enrich(mapped, ctx.run_iri)
+        text, count = nquads_text(mapped.quads, mapped.graph), len(mapped.quads)
+        if job.entity != "Decisions":
+            return Transformed(graph=mapped.graph, text=text, count=count, warnings=mapped.warnings)
+        added = self.enricher.enrich_lines(mapped, ctx.run_iri)  # N-Triples lines, no dots
+        tail = f" {ox.NamedNode(mapped.graph)} .\n"
+        inferred_tail = f" {ox.NamedNode(inferred_graph(mapped.graph))} .\n"
         return Transformed(
             graph=mapped.graph,
-            text=nquads_text(mapped.quads, mapped.graph),
-            count=len(mapped.quads),
-            inferred=None if links is None else nquads_text(links, inferred_graph(mapped.graph)),
-            inferred_count=0 if links is None else len(links),
+            text=text + "".join(line + tail for line in added.paragraphs),
+            count=count + len(added.paragraphs),
+            inferred="".join(line + inferred_tail for line in added.links),
+            inferred_count=len(added.links),
             warnings=mapped.warnings,
         )
 

@@ -53,6 +53,8 @@ def lookup(record: Mapping[str, Any], key: str) -> Any:
 
 def as_list(value: Any) -> list[Any]:
     """A navigation or collection as a list: ``{"results": [...]}``, a list, one item, or None."""
+    if type(value) is list:  # the common case first (a list is never a mapping)
+        return value
     if value is None:
         return []
     if isinstance(value, Mapping):
@@ -68,6 +70,8 @@ def as_list(value: Any) -> list[Any]:
 
 def clean_text(value: Any) -> str | None:
     """Text with control characters removed and outer whitespace stripped; None when empty."""
+    if type(value) is str:  # the common case first (no structure, nothing to convert)
+        return _CONTROL.sub("", value).strip() or None
     if value is None or isinstance(value, Mapping | list):
         return None
     text = _CONTROL.sub("", str(value)).strip()

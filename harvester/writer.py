@@ -4,8 +4,9 @@ half-way (see :mod:`harvester.store`).
 
 Batches are written by a background thread (:class:`_BackgroundWriter`): pyoxigraph's bulk
 loader releases the GIL, so the harvester goes on fetching, hashing and dispatching records on
-the other core while a batch is loaded (or, for a remote store, sent). At most one batch waits behind the one being written,
-so memory stays bounded, and batches are written in the order they were made.
+the other core while a batch is loaded (or, for a remote store, sent). At most one batch waits
+behind the one being written, so memory stays bounded, and batches are written in the order
+they were made.
 
 A remote store has no staged generations (``write_batch_quads`` is set): there a large run is
 written in place, one SPARQL Update per batch, each atomic; readers may see the run half-way,

@@ -2,9 +2,15 @@
 
 from __future__ import annotations
 
+import pyoxigraph as ox
+import pytest
+
+from harvester import targets
 from harvester.demo import Dataset
-from harvester.enrich import Enricher
+from harvester.enrich import Enricher, inferred_graph
 from harvester.linking import METHOD, Linker
+from harvester.mapping import MappingContext, MappingRegistry
+from harvester.paths import MAPPINGS_DIR
 from harvester.relink import relink
 
 from .conftest import Hub, provider
@@ -111,3 +117,42 @@ def test_linking_can_be_switched_off() -> None:
         hub = Hub(runtime)
         hub.harvest(provider(small_dataset()).handle)
         assert _rows(hub, f"SELECT ?l WHERE {{ ?l <{MEA}method> '{METHOD}' }}") == []
+
+
+# -- the same triples, as lines and as quads ------------------------------------------------------
+
+
+def _lines(quads: list[ox.Quad]) -> list[str]:
+    return [f"{q.subject} {q.predicate} {q.object}" for q in quads]
+
+
+def test_lines_and_quads_agree(dataset: Dataset) -> None:
+    mapping = MappingRegistry.load(MAPPINGS_DIR, "informea-odata").get("Decisions")
+    assert mapping is not None
+    ctx = MappingContext(
+        base_iri="http://hub.test/", source="prov", run_iri="http://hub.test/run/1"
+    )
+    enricher = Enricher(Linker.from_ontology(), 0.5)
+    linked = 0
+    for record in dataset["Decisions"].values():
+        mapped = mapping.map(record, ctx, url="http://prov.test/d")
+        added = enricher.enrich_lines(mapped, ctx.run_iri)
+        enriched, links = enricher.enrich(mapped, ctx.run_iri)
+        assert _lines(enriched.quads) == _lines(mapped.quads) + added.paragraphs
+        assert _lines(links) == added.links
+        assert {q.graph_name.value for q in links} <= {inferred_graph(mapped.graph)}
+        assert enricher.add_paragraphs(mapped).quads == enriched.quads
+        assert enricher.infer(enriched, ctx.run_iri) == links
+        linked += bool(links)
+    assert linked
+
+
+@pytest.mark.parametrize("run_iri", [None, "http://hub.test/run/1"])
+def test_link_lines_are_the_link_triples(run_iri: str | None) -> None:
+    concept = ox.NamedNode(targets.target_iri("aichi", 11))
+    evidence = ("protected areas", 'say "x"\n\\ y', "paragraph 2 bis: é")
+    pairs = targets.link_triples(concept, METHOD, 0.8765, evidence, run_iri)
+    link = "<http://hub.test/d/1/inferred/aichi-11>"
+    run = None if run_iri is None else str(ox.NamedNode(run_iri))
+    lines = targets.link_lines(link, str(concept), METHOD, 0.8765, evidence, run)
+    assert lines == [f"{link} {p} {o}" for p, o in pairs]

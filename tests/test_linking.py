@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+import random
+
 import pytest
 
+import harvester.linking.linker as linker_module
+import harvester.linking.text as text_module
 from harvester.linking import METHOD, Linker, TargetScore
 from harvester.linking.evaluate import HOLDOUT_SET, TUNING_SET, evaluate, load_set, main
-from harvester.linking.text import analyse, stem_phrase
+from harvester.linking.text import analyse, stem_phrase, stemmer_for, tokenise
 
 
 @pytest.fixture(scope="module")
@@ -221,6 +225,36 @@ def test_french_and_spanish_fallback(
 
 def test_other_languages_get_nothing(linker: Linker) -> None:
     assert linker.score("Призывает Стороны расширять охраняемые районы", "ru") == []
+
+
+def test_long_s_is_no_crash(linker: Linker) -> None:
+    """The language guess matches "leſ" as "les" (case-insensitively), and counts it as such."""
+    assert linker.score("leſ aires protégées et leſ espèces menacées", "en")
+
+
+_WORDS = (
+    "the THE The of and les des du et aux los las del y leſ the_x x_the Aichi aİchi İ ſ K "
+    "protected areas marine not no excluding only later , ; : . ( ) but while nor neither "
+    "habitat loss of natural habitats fishing de la el conservación 11 12 5 – & 2,3"
+).split()
+
+
+def _random_texts(count: int) -> list[str]:
+    rng = random.Random(3)
+    texts = [" ".join(rng.choices(_WORDS, k=rng.randint(0, 40))) for _ in range(count)]
+    return texts + [" ".join(rng.choices(_WORDS, k=700)) for _ in range(20)]  # > 2000 chars
+
+
+def test_function_words_from_tokens_are_those_of_the_pattern() -> None:
+    for text in _random_texts(2000):
+        expected = [w.casefold() for w in linker_module._FUNCTION_WORD_RE.findall(text[:2000])]
+        assert linker_module._function_words(text, tokenise(text)) == expected, text
+
+
+def test_text_without_negation_needs_no_scopes() -> None:
+    stem = stemmer_for("en")
+    for text in _random_texts(2000):
+        assert analyse(text) == text_module._analyse_negations(tokenise(text), "en", stem), text
 
 
 @pytest.mark.parametrize("text", ["", "   ", "\n\t", "1.", "((;;))"])

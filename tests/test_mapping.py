@@ -201,3 +201,24 @@ def test_unreadable_mapping_file_is_a_config_error(tmp_path: Any) -> None:
     )
     with pytest.raises(ConfigError, match="unknown type"):
         RecordMapping.load(bad)
+
+
+def test_iri_templates_take_only_the_fields_they_name(tmp_path: Any) -> None:
+    path = tmp_path / "x.toml"
+    path.write_text(
+        'entity = "X"\nclass = "mea:X"\niri = "{base}x/{source}/{id_slug}/{id}/{treaty}"\n'
+        '[[fields]]\nfrom = "parts"\nto = "mea:part"\ntype = "nested"\nclass = "mea:Part"\n'
+        'iri = "{record}/part/{index}/{slug}/{n}"\n'
+        'fields = [{ from = "slug", to = "mea:text" }]\n'
+    )
+    mapping = RecordMapping.load(path)
+    record = {"id": "CBD/COP 1", "parts": [{"slug": "a b/é", "n": 7, "x": ["not", "scalar"]}]}
+    mapped = mapping.map(record, CTX, url="http://p.test/x")
+    resource = (
+        "http://hub.test/x/prov/cbd-cop-1/CBD%2FCOP%201/https://w3id.org/mea/treaty/cbd%2Fcop-1"
+    )
+    assert mapped.iri == resource
+    assert f"<{resource}/part/1/a%20b%2F%C3%A9/7>" in {str(q.subject) for q in mapped.quads}
+    record["parts"] = [{"slug": "s"}]  # no "n": the template cannot be filled
+    with pytest.raises(KeyError, match="'n'"):
+        mapping.map(record, CTX, url="http://p.test/x")

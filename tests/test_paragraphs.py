@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import random
+
 import pytest
 
 from harvester.demo import generate_dataset
-from harvester.linking import Paragraph, split_paragraphs
+from harvester.linking import Paragraph, paragraphs, split_paragraphs
 
 P = Paragraph
 
@@ -154,3 +156,47 @@ def test_demo_decisions_split_into_numbered_paragraphs() -> None:
         assert paragraphs, html
         assert paragraphs[0].number == "1"
         assert all(p.number and "<" not in p.text for p in paragraphs)
+
+
+# -- the bare-tag reader gives what html.parser gives -------------------------------------------
+
+_FRAGMENTS = [
+    *"<p> </p> <P> <br> <br/> <BR/> <p/> <li> </li> <ol> </ol> <ul> </ul> <b> </b> <i>".split(),
+    "<br />",
+    *"<span> </span> <div> </div> <h2> <td> <tr> <table> <pre> </pre> <hr>".split(),
+    *["&amp;", "&nbsp;", "&#233;", "&lt;p&gt;", "&", "&am", "&#", ">", "\n", "\n\n", "  ", "\t"],
+    *["1. ", "2 bis. ", "3ter) ", "(a) ", "(ii) ", "b) ", "DECIDES ", "to act; ", "the Parties: "],
+    *["17 per cent ", "1.5 ", "4(a) ", ". 2. NOTES X", " and (c) ", "; or (d) ", "\u00a0", "\u2003"],
+]  # fmt: skip
+_OTHER_HTML = [
+    '<p class="x">', "<a href='y'>", '<ol start="3">', "<!-- c -->", "<!DOCTYPE html>", "<?x?>",
+    "a < b", "x<3", "<", "</p/>", "<p >", "</ pre>", "<script>", "<style>", "<title>", "<head>",
+    "<textarea>", "<img src=x>",
+]  # fmt: skip
+
+
+def _parsed_blocks(html: str) -> list[object]:
+    blocks = paragraphs._Blocks()
+    parser = paragraphs._BlockParser(blocks)
+    parser.feed(html)
+    parser.close()
+    blocks.flush()
+    return list(blocks.blocks)
+
+
+def test_bare_reader_gives_the_blocks_of_the_html_parser() -> None:
+    rng = random.Random(5)
+    for _ in range(3000):
+        html = "".join(rng.choice(_FRAGMENTS) for _ in range(rng.randint(0, 25)))
+        blocks = paragraphs._Blocks()
+        assert paragraphs._read_bare(html, blocks), html
+        blocks.flush()
+        assert blocks.blocks == _parsed_blocks(html), html
+
+
+@pytest.mark.parametrize("other", _OTHER_HTML)
+def test_bare_reader_leaves_other_html_to_the_parser(other: str) -> None:
+    blocks = paragraphs._Blocks()
+    assert not paragraphs._read_bare(f"<p>1. ADOPTS{other} x</p>", blocks)
+    blocks.flush()
+    assert blocks.blocks == []

@@ -73,6 +73,35 @@ def test_clean_text_strips_control_characters() -> None:
     assert values.clean_text(" a\x00b\x1fc\n ") == "abc"
 
 
+class _Text(str):
+    pass
+
+
+@pytest.mark.parametrize(
+    ("raw", "expected"),
+    [
+        (" x ", "x"),
+        (_Text(" x "), "x"),
+        (12, "12"),
+        (" \x00 ", None),
+        ({"a": 1}, None),
+        ([1], None),
+    ],
+)
+def test_clean_text_of_any_value(raw: object, expected: str | None) -> None:
+    assert values.clean_text(raw) == expected
+    assert type(values.clean_text(raw)) in (str, type(None))
+
+
+def test_as_list() -> None:
+    items = [1, 2]
+    assert values.as_list(items) is items
+    assert values.as_list({"results": items}) is items
+    assert values.as_list(None) == values.as_list({"__deferred": {}}) == []
+    assert values.as_list({"a": 1}) == [{"a": 1}]
+    assert values.as_list("x") == ["x"]
+
+
 @pytest.mark.parametrize(
     ("raw", "expected"),
     [("-0.81667", -0.81667), (12, 12.0), ("1,5", 1.5), ("", None), (None, None)],

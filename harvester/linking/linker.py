@@ -32,7 +32,7 @@ from pathlib import Path
 from ..paths import ONTOLOGY_DIR
 from .cues import build_cues, foreign_cues, load_keywords, load_short_titles, procedural_cues
 from .matcher import CueIndex, Hit
-from .text import Analysed, analyse
+from .text import Analysed, analyse_tokens, tokenise
 
 __all__ = ["DEFAULT_THRESHOLD", "EXPLICIT_SCORE", "METHOD", "Linker", "TargetScore"]
 
@@ -49,11 +49,13 @@ _EXPLICIT_RE = re.compile(
     re.IGNORECASE,
 )
 _RANGE_RE = re.compile(r"(\d{1,2})\s*(?:to|-|–)\s*(\d{1,2})")
-_FUNCTION_WORD_RE = re.compile(r"\b(the|of|and|les|des|du|et|aux|los|las|del|y)\b", re.IGNORECASE)
 _LANG_OF_WORD = {
     "the": "en", "of": "en", "and": "en", "les": "fr", "des": "fr", "du": "fr", "et": "fr",
     "aux": "fr", "los": "es", "las": "es", "del": "es", "y": "es",
 }  # fmt: skip
+_FUNCTION_WORD_RE = re.compile(rf"\b({'|'.join(_LANG_OF_WORD)})\b", re.IGNORECASE)
+_LOWER_FUNCTION_WORD_RE = re.compile(rf"\b({'|'.join(_LANG_OF_WORD)})\b")
+"""The same words in lower-case ASCII text, where it finds what the other does, faster."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -99,14 +101,18 @@ class Linker:
 
     def score(self, text: str, lang: str = "en") -> list[TargetScore]:
         """Every target with a score above 0 for ``text``, best first."""
-        lang = _language(text, lang)
+        tokens = tokenise(text)
+        lang = _language(text, lang, tokens)
         index = self._indexes.get(lang)
         if index is None or not text.strip():
             return []
-        analysed = analyse(text, lang)
-        hits = [h for h in index.find(analysed) if not h.negated]
+        analysed = analyse_tokens(tokens, lang)
+        grouped = _per_target([h for h in index.find(analysed) if not h.negated])
+        explicit = _explicit_targets(text)
+        if not grouped and not explicit:
+            return []
         factor = 1.0 - self._procedural_strength(analysed) if lang == "en" else 1.0
-        return _rank(_combine(_per_target(hits), factor, _explicit_targets(text)))
+        return _rank(_combine(grouped, factor, explicit))
 
     def link(
         self, text: str, threshold: float | None = None, lang: str = "en"
@@ -121,29 +127,45 @@ class Linker:
         return max(hits, default=0.0)
 
 
-def _language(text: str, lang: str) -> str:
+def _language(text: str, lang: str, tokens: list[str]) -> str:
     """``lang`` reduced to its primary subtag; English text given as another is kept English,
-    and text given as English that is clearly French or Spanish is treated as such."""
+    and text given as English that is clearly French or Spanish is treated as such.
+
+    :param tokens: the tokens of ``text`` (:func:`~harvester.linking.text.tokenise`)."""
     primary = lang.lower().split("-")[0].split("_")[0] or "en"
     counts: dict[str, int] = defaultdict(int)
-    for word in _FUNCTION_WORD_RE.findall(text[:2000]):
-        counts[_LANG_OF_WORD[word.lower()]] += 1
+    for word in _function_words(text, tokens):
+        counts[_LANG_OF_WORD[word]] += 1
     if not counts:
         return primary
-    best = max(counts, key=lambda key: counts[key])
+    best = max(counts, key=counts.__getitem__)
     return best if counts[best] >= 2 * counts.get(primary, 0) + 2 else primary
+
+
+def _function_words(text: str, tokens: list[str]) -> list[str]:
+    """The function words in the first 2,000 characters of ``text``, lower-cased, in order."""
+    if len(text) <= 2000 and text.isascii() and "_" not in text:
+        return [token for token in tokens if token in _LANG_OF_WORD]  # found as tokens
+    head = text[:2000]
+    if head.isascii():  # lower-casing ASCII text first is matching case-insensitively
+        return _LOWER_FUNCTION_WORD_RE.findall(head.lower())
+    # casefold, not lower: the pattern also matches "leſ" (long s)
+    return [word.casefold() for word in _FUNCTION_WORD_RE.findall(head)]
 
 
 def _per_target(hits: Iterable[Hit]) -> dict[int, list[Hit]]:
     """Hits grouped by target, leaving out those covered by another hit (:func:`_covers`)."""
     kept: list[Hit] = []
     for hit in sorted(hits, key=lambda h: h.start - h.end):
-        if not any(_covers(other, hit) for other in kept):
+        for other in kept:
+            if _covers(other, hit):
+                break
+        else:
             kept.append(hit)
-    grouped: dict[int, list[Hit]] = defaultdict(list)
+    grouped: dict[int, list[Hit]] = {}
     for hit in kept:
         if hit.cue.target:
-            grouped[hit.cue.target].append(hit)
+            grouped.setdefault(hit.cue.target, []).append(hit)
     return grouped
 
 
@@ -166,8 +188,9 @@ def _combine(
     scores: dict[int, TargetScore] = {}
     for target, hits in grouped.items():
         cues = {h.cue.label: h.cue.weight for h in hits}
-        evidence = tuple(sorted(cues, key=lambda label: -cues[label]))
-        value = (1.0 - math.prod(1.0 - w for w in cues.values())) * factor
+        strongest = sorted(cues, key=cues.__getitem__, reverse=True)  # ties keep their order
+        evidence = tuple(strongest)
+        value = (1.0 - math.prod([1.0 - w for w in cues.values()])) * factor
         scores[target] = TargetScore(target, round(value, 4), evidence)
     for target in explicit:
         old = scores.get(target, TargetScore(target, 0.0, ()))
@@ -179,6 +202,8 @@ def _combine(
 def _explicit_targets(text: str) -> set[int]:
     """Targets named outright: "Aichi Target 11", "Aichi Biodiversity Targets 5, 11 and 15"."""
     found: set[int] = set()
+    if text.isascii() and "aichi" not in text.lower():
+        return found  # the quick answer for most paragraphs
     for match in _EXPLICIT_RE.finditer(text):
         numbers = match.group(1)
         for low, high in _RANGE_RE.findall(numbers):

@@ -1,16 +1,17 @@
-"""Matching cues against analysed text: a token index keyed by each cue's first stem.
+"""Matching cues against analysed text: a token index keyed by each cue's first stems.
 
-Every cue is filed under the first stem of its first part, so one pass over a paragraph's stems
-finds every candidate with one dictionary look-up per stem; a phrase cue then compares a slice of
-the stems, a window cue (``"habitat ~ loss"``) looks its other parts up in a position map of the
-paragraph built only when needed. The cost is linear in the paragraph, whatever the cue count.
+Every cue is filed under the first stem of its first part and, when that part is a phrase, under
+its second stem too, so one pass over a paragraph's stems finds every candidate with a dictionary
+look-up or two per stem; a longer phrase then compares a slice of the stems, a window cue
+(``"habitat ~ loss"``) looks for its other parts in the stems around. The cost is linear in the
+paragraph, whatever the cue count.
 """
 
 from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Sequence
-from dataclasses import dataclass
+from typing import NamedTuple
 
 from .cues import Cue
 from .lexicon import WINDOW
@@ -19,8 +20,7 @@ from .text import Analysed
 __all__ = ["CueIndex", "Hit"]
 
 
-@dataclass(frozen=True, slots=True)
-class Hit:
+class Hit(NamedTuple):
     """A cue found in a text, spanning stems ``start`` to ``end`` (exclusive)."""
 
     cue: Cue
@@ -29,21 +29,22 @@ class Hit:
     negated: bool
 
 
-class _Positions:
-    """Lazily built map from a stem to the positions where it occurs."""
+_Entry = tuple[Cue, tuple[str, ...], tuple[tuple[str, ...], ...]]
+"""A cue as matched: the cue, its first part and its other (window) parts."""
 
-    __slots__ = ("_map", "_stems")
 
-    def __init__(self, stems: tuple[str, ...]) -> None:
-        self._stems = stems
-        self._map: dict[str, list[int]] | None = None
+class _Candidates:
+    """The cues whose first part starts with one stem: by the stem after it (phrases of two
+    stems or more, with the one-stem cues among them), or ``alone`` (the one-stem cues)."""
 
-    def of(self, stem: str) -> list[int]:
-        if self._map is None:
-            self._map = defaultdict(list)
-            for i, s in enumerate(self._stems):
-                self._map[s].append(i)
-        return self._map.get(stem, [])
+    __slots__ = ("alone", "by_next")
+
+    def __init__(self, entries: Sequence[_Entry]) -> None:
+        self.alone = tuple(e for e in entries if len(e[1]) == 1)
+        nexts = {e[1][1] for e in entries if len(e[1]) > 1}
+        self.by_next = {
+            stem: tuple(e for e in entries if len(e[1]) == 1 or e[1][1] == stem) for stem in nexts
+        }
 
 
 class CueIndex:
@@ -54,38 +55,45 @@ class CueIndex:
         for cue in cues:
             index[cue.parts[0][0]].append(cue)
         self._index = {stem: tuple(found) for stem, found in index.items()}
+        self._candidates = {
+            stem: _Candidates([(cue, cue.parts[0], cue.parts[1:]) for cue in found])
+            for stem, found in self._index.items()
+        }
 
     def __len__(self) -> int:
         return sum(len(found) for found in self._index.values())
 
     def find(self, text: Analysed) -> list[Hit]:
-        """Every cue occurrence in ``text`` (negated ones flagged, not dropped)."""
+        """Every cue occurrence in ``text`` (negated ones flagged, not dropped), by position and
+        then in index order."""
         stems, negated = text.stems, text.negated
-        positions = _Positions(stems)
         hits: list[Hit] = []
+        last = len(stems) - 1
         for i, stem in enumerate(stems):
-            for cue in self._index.get(stem, ()):
-                end = _match_at(cue, stems, i, positions)
-                if end:
-                    hits.append(Hit(cue, i, end, negated[i] and cue.negatable))
+            found = self._candidates.get(stem)
+            if found is None:
+                continue
+            entries = found.by_next.get(stems[i + 1], found.alone) if i < last else found.alone
+            for cue, first, others in entries:
+                end = i + len(first)
+                if end > i + 2 and stems[i:end] != first:
+                    continue  # a phrase of three stems or more that goes on differently
+                if others and not _near(others, stems, i):
+                    continue
+                hits.append(Hit(cue, i, end, negated[i] and cue.negatable))
         return hits
 
 
-def _match_at(cue: Cue, stems: tuple[str, ...], i: int, positions: _Positions) -> int:
-    """End of ``cue`` matched at ``i`` (0 for no match); window cues end at their first part."""
-    first = cue.parts[0]
-    end = i + len(first)
-    if len(first) > 1 and stems[i:end] != first:
-        return 0
-    if len(cue.parts) == 1:
-        return end
-    return end if all(_near(part, stems, i, positions) for part in cue.parts[1:]) else 0
-
-
-def _near(part: tuple[str, ...], stems: tuple[str, ...], i: int, positions: _Positions) -> bool:
-    """Whether phrase ``part`` starts within :data:`WINDOW` stems of position ``i``."""
-    n = len(part)
-    for j in positions.of(part[0]):
-        if abs(j - i) <= WINDOW and j != i and stems[j : j + n] == part:
-            return True
-    return False
+def _near(parts: tuple[tuple[str, ...], ...], stems: tuple[str, ...], i: int) -> bool:
+    """Whether every phrase of ``parts`` starts within :data:`WINDOW` stems of position ``i``
+    (not at ``i``)."""
+    start = max(i - WINDOW, 0)
+    window = stems[start : i + WINDOW + 1]
+    for part in parts:
+        first = part[0]
+        if first not in window or not any(
+            stem == first and j != i and stems[j : j + len(part)] == part
+            for j, stem in enumerate(window, start)
+        ):
+            return False
+    return True

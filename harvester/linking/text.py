@@ -17,12 +17,21 @@ from functools import lru_cache
 
 import snowballstemmer
 
-__all__ = ["NEGATION_SCOPE", "Analysed", "analyse", "stem_phrase", "stemmer_for"]
+__all__ = [
+    "NEGATION_SCOPE",
+    "Analysed",
+    "analyse",
+    "analyse_tokens",
+    "stem_phrase",
+    "stemmer_for",
+    "tokenise",
+]
 
 NEGATION_SCOPE = 5
 """How many content words after a negation trigger are negated (unless a boundary comes first)."""
 
 _TOKEN_RE = re.compile(r"[^\W_]+|[;:,.!?()\[\]]")
+_ASCII_TOKEN_RE = re.compile(r"[a-z0-9]+|[;:,.!?()\[\]]")  # the same in lower-case ASCII, faster
 _BOUNDARY = frozenset([*";:,.!?()[]", "but", "however", "whereas", "while"])
 _SNOWBALL_NAMES = {"en": "english", "fr": "french", "es": "spanish"}
 
@@ -54,6 +63,9 @@ _NOT_NEGATING = frozenset(
 )
 """Words that, right after a trigger, make it no negation ("not only", "no later than")."""
 
+_DROPPED = {lang: _BOUNDARY | stop for lang, stop in _STOP_WORDS.items()}
+"""Per language, the tokens that give no stem in text without negation triggers."""
+
 
 @dataclass(frozen=True, slots=True)
 class Analysed:
@@ -84,14 +96,34 @@ def stemmer_for(lang: str) -> Callable[[str], str]:
     return stem
 
 
+def tokenise(text: str) -> list[str]:
+    """The tokens of ``text`` as :func:`analyse` reads them: lower-case words and punctuation."""
+    lowered = text.lower()
+    return (_ASCII_TOKEN_RE if lowered.isascii() else _TOKEN_RE).findall(lowered)
+
+
 def analyse(text: str, lang: str = "en") -> Analysed:
     """Lower-case, tokenise, drop stop words, stem and mark negation scopes."""
+    return analyse_tokens(tokenise(text), lang)
+
+
+def analyse_tokens(tokens: list[str], lang: str) -> Analysed:
+    """:func:`analyse` of the tokens of a text (:func:`tokenise`)."""
     stem = stemmer_for(lang)
+    if _NEGATORS[lang].isdisjoint(tokens):  # nothing is negated (the common case)
+        dropped = _DROPPED[lang]
+        stems = tuple([stem(token) for token in tokens if token not in dropped])
+        return Analysed(stems, (False,) * len(stems))
+    return _analyse_negations(tokens, lang, stem)
+
+
+def _analyse_negations(tokens: list[str], lang: str, stem: Callable[[str], str]) -> Analysed:
+    """:func:`analyse` of tokens with a negation trigger, following the scopes token by token."""
     stop, negators = _STOP_WORDS[lang], _NEGATORS[lang]
     stems: list[str] = []
     negated: list[bool] = []
     scope = 0
-    for token in _TOKEN_RE.findall(text.lower()):
+    for token in tokens:
         if token in _BOUNDARY:
             scope = 0
         elif token in negators:
