@@ -26,7 +26,7 @@ from .exceptions import (
 from .history import RunDescription, RunHistory
 from .mapping import MappingContext, MappingRegistry, RecordMapping, encode_segment
 from .models import RecordFailure, RecordOutcome, RunStatus, SourceReport
-from .raw import RawArchive, payload_hash
+from .raw import RawArchive
 from .settings import SourceConfig
 from .sources import Listing, RawRecord, Source
 from .state import HarvestState, KnownRecord, RunLedger
@@ -72,10 +72,9 @@ class _Run:
 
 @dataclass(frozen=True)
 class _Pending:
-    """A record waiting for its transform: the job, its change hash, what the store had."""
+    """A record waiting for its transform: the job, and what the store had."""
 
     job: Job
-    digest: str
     previous: KnownRecord | None
 
 
@@ -217,22 +216,28 @@ class Harvester:
     def _process(
         self, run: _Run, mapping: RecordMapping, raw: RawRecord, *, keep_raw: bool = True
     ) -> None:
+        """Queue one record for its transform, which also hashes it (same hash as the store
+        has: unchanged) and encodes it for the raw archive, on a worker for large runs."""
         run.control.check()
-        key = raw.record_id or "(no id)"
-        if keep_raw:
-            key = self.raw.put(run.config.name, raw.entity, raw.record_id, raw.url, raw.payload)
         if raw.problem or raw.record_id is None:
+            key = raw.record_id or "(no id)"
+            if keep_raw:
+                key = self.raw.put(run.config.name, raw.entity, raw.record_id, raw.url, raw.payload)
             message = raw.problem or f"{raw.entity} record has no id"
             self._failed(run, raw, "read", message + f" (raw payload kept as {key})")
             return
         run.ledger.see(raw.entity, raw.record_id)
-        digest = payload_hash(raw.payload, salt=mapping.digest + self.base_iri + ENRICH_VERSION)
         previous = run.ledger.known(raw.entity, raw.record_id)
-        if previous is not None and previous.hash == digest and not run.force:
-            self._outcome(run, raw.entity, RecordOutcome.UNCHANGED)
-            return
-        job = Job(raw.entity, raw.record_id, raw.payload, raw.url)
-        run.batch.append(_Pending(job, digest, previous))
+        job = Job(
+            raw.entity,
+            raw.record_id,
+            raw.payload,
+            raw.url,
+            salt=mapping.digest + self.base_iri + ENRICH_VERSION,
+            previous=None if previous is None or run.force else previous.hash,
+            keep_raw=keep_raw,
+        )
+        run.batch.append(_Pending(job, previous))
         if len(run.batch) >= _TRANSFORM_BATCH:
             self._dispatch(run)
 
@@ -274,15 +279,21 @@ class Harvester:
 
     def _apply_result(self, run: _Run, pending: _Pending, result: Transformed) -> None:
         job = pending.job
+        if result.archived is not None:
+            archive = (run.config.name, job.entity, job.record_id, job.url)
+            self.raw.put_archived(*archive, result.archived)
         if result.error is not None:
             raw = RawRecord(job.entity, job.record_id, job.payload, job.url)
             self._failed(run, raw, *result.error)
+            return
+        if result.unchanged:
+            self._outcome(run, job.entity, RecordOutcome.UNCHANGED)
             return
         run.report.notes.extend(f"{job.entity} {job.record_id}: {w}" for w in result.warnings)
         run.writer.put_nquads(result.graph, result.text, result.count)
         if result.inferred is not None:
             run.writer.put_nquads(result.inferred_graph, result.inferred, result.inferred_count)
-        run.ledger.written(KnownRecord(job.entity, job.record_id, result.graph, pending.digest))
+        run.ledger.written(KnownRecord(job.entity, job.record_id, result.graph, result.digest))
         outcome = RecordOutcome.ADDED if pending.previous is None else RecordOutcome.UPDATED
         self._outcome(run, job.entity, outcome)
 

@@ -17,7 +17,7 @@ import orjson
 
 from .sqlite import open_database
 
-__all__ = ["RawArchive", "StoredPayload", "payload_hash"]
+__all__ = ["Archived", "RawArchive", "StoredPayload", "archive_form", "payload_hash"]
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS payloads (
@@ -53,6 +53,20 @@ def payload_hash(payload: Any, salt: str = "") -> str:
 
 
 @dataclass(frozen=True)
+class Archived:
+    """A payload as the archive keeps it: compressed canonical JSON, and that JSON's SHA-256."""
+
+    body: bytes
+    digest: str
+
+
+def archive_form(payload: Any) -> Archived:
+    """The payload in the archive's form (CPU work a transform worker can do)."""
+    body = canonical_json(payload)
+    return Archived(zlib.compress(body, 1), hashlib.sha256(body).hexdigest())
+
+
+@dataclass(frozen=True)
 class StoredPayload:
     source: str
     entity: str
@@ -75,16 +89,21 @@ class RawArchive:
 
         Payloads without an id are keyed by their content hash, so they are kept too.
         """
-        body = canonical_json(payload)
-        key = record_id if record_id is not None else "#" + hashlib.sha256(body).hexdigest()[:20]
+        archived = archive_form(payload)
+        key = record_id if record_id is not None else "#" + archived.digest[:20]
+        self.put_archived(source, entity, key, url, archived)
+        return key
+
+    def put_archived(
+        self, source: str, entity: str, key: str, url: str, archived: Archived
+    ) -> None:
+        """Keep a payload already in :func:`archive_form` (made in a transform worker)."""
         fetched = datetime.now(UTC).isoformat()
-        digest = hashlib.sha256(body).hexdigest()
-        row = (source, entity, key, url, fetched, digest, zlib.compress(body, 1), 0)
+        row = (source, entity, key, url, fetched, archived.digest, archived.body, 0)
         with self._lock:
             self._pending.append(row)
             if len(self._pending) >= 500:
                 self._write_pending()
-        return key
 
     def flush(self) -> None:
         with self._lock:

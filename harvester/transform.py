@@ -1,9 +1,11 @@
-"""The CPU-heavy part of a harvest — map, check shapes, split paragraphs, link targets, and
-write N-Triples text — as a pure function of one raw record, so it can run in a worker process
+"""The CPU-heavy part of a harvest — hash the payload and encode it for the raw archive, map,
+check shapes, split paragraphs, link targets, and write N-Quads text — as a pure function of
+one raw record, so it can run in a worker process
 on another core while the harvester fetches and the store writes (:class:`TransformPool`)."""
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import os
 from collections.abc import Sequence
@@ -19,6 +21,7 @@ from .heap import keep_heap_compact
 from .linking import Linker
 from .mapping import MappingContext, MappingRegistry
 from .paths import MAPPINGS_DIR
+from .raw import Archived, archive_form, payload_hash
 from .store import nquads_text
 from .validate import ShapeChecker
 
@@ -35,6 +38,12 @@ class Job:
     record_id: str
     payload: Any
     url: str
+    #: the change hash's salt (mappings, base IRI, enrichment version)
+    salt: str = ""
+    #: the change hash the store has for this record: the same hash means unchanged
+    previous: str | None = None
+    #: also return the payload in the raw archive's form
+    keep_raw: bool = False
 
 
 @dataclass(frozen=True)
@@ -48,6 +57,9 @@ class Transformed:
     inferred_count: int = 0
     warnings: tuple[str, ...] = ()
     error: tuple[str, str] | None = None  # (stage, message)
+    digest: str = ""  # the change hash
+    unchanged: bool = False  # same hash as ``Job.previous``: nothing else was done
+    archived: Archived | None = None  # for the raw archive, when ``Job.keep_raw``
 
     @property
     def inferred_graph(self) -> str:
@@ -65,6 +77,15 @@ class Transformer:
         self.enricher = enricher
 
     def __call__(self, job: Job, ctx: MappingContext) -> Transformed:
+        """Hash (and archive-encode) the payload; map and enrich it unless it is unchanged."""
+        archived = archive_form(job.payload) if job.keep_raw else None
+        digest = payload_hash(job.payload, salt=job.salt)
+        if digest == job.previous:
+            return Transformed(digest=digest, unchanged=True, archived=archived)
+        done = self._transform(job, ctx)
+        return dataclasses.replace(done, digest=digest, archived=archived)
+
+    def _transform(self, job: Job, ctx: MappingContext) -> Transformed:
         mapping = self.registry.get(job.entity)
         assert mapping is not None
         try:

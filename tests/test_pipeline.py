@@ -355,7 +355,10 @@ def test_large_runs_transform_in_worker_processes_with_the_same_result(dataset: 
             config = local.source(entities=["Decisions"])
             report = local.harvest(provider(big).handle, config, harvester=harvester)
             assert report.counts["added"] == 450 and report.failures == []
+            assert runtime.raw.count(config.name) == 450  # archived from the workers' encoding
             graphs.append(_triples(local))
+            again = local.harvest(provider(big).handle, config, harvester=harvester)
+            assert again.counts["unchanged"] == 450 and again.counts["updated"] == 0
     assert graphs[0] == graphs[1] and len(graphs[0]) > 10_000
 
 
