@@ -11,6 +11,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import pytest
+
 from harvester.demo import Dataset
 from harvester.runtime import Runtime
 from harvester.settings import ServerSettings, settings_from_mapping
@@ -78,3 +80,17 @@ def path_of(iri: str) -> str:
     """The local path of an IRI under the test base."""
     assert iri.startswith(HUB)
     return "/" + iri[len(HUB) :]
+
+
+def record_queries(monkeypatch: pytest.MonkeyPatch, site: Site) -> list[str]:
+    """Record every query the store runs from now on (the work a 304 must skip)."""
+    store = site.runtime.store
+    original = store.query
+    calls: list[str] = []
+
+    def counting(sparql: str, **kwargs: Any) -> Any:
+        calls.append(sparql)
+        return original(sparql, **kwargs)
+
+    monkeypatch.setattr(store, "query", counting)
+    return calls

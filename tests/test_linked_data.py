@@ -7,7 +7,6 @@ from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 from types import SimpleNamespace
-from typing import Any
 from urllib.parse import quote
 
 import pyoxigraph as ox
@@ -19,7 +18,15 @@ from sparql.languages import best_literal, preferred_languages
 from sparql.links import Linker
 
 from .conftest import HUB, Hub, provider
-from .public_site import IMG_TITLE, MEA, SCRIPT_TITLE, Site, open_site, path_of
+from .public_site import (
+    IMG_TITLE,
+    MEA,
+    SCRIPT_TITLE,
+    Site,
+    open_site,
+    path_of,
+    record_queries,
+)
 
 HTML = {"Accept": "text/html"}
 DCTERMS = rdflib.Namespace("http://purl.org/dc/terms/")
@@ -107,14 +114,15 @@ def test_unacceptable_type_is_406(site: Site) -> None:
     assert response.status_code == 406
 
 
-@pytest.mark.parametrize(
-    "path",
-    [
-        pytest.param("/decision/prov/no-such-record", id="minted"),
-        pytest.param("/def/NoSuchTerm", id="term"),
-        pytest.param("/resource?iri=" + quote("https://w3id.org/mea/aichi/target-99"), id="w3id"),
-    ],
-)
+#: IRIs under each minting scheme that name nothing in the store
+UNKNOWN_PATHS = [
+    pytest.param("/decision/prov/no-such-record", id="minted"),
+    pytest.param("/def/NoSuchTerm", id="term"),
+    pytest.param("/resource?iri=" + quote("https://w3id.org/mea/aichi/target-99"), id="w3id"),
+]
+
+
+@pytest.mark.parametrize("path", UNKNOWN_PATHS)
 def test_unknown_iris_are_404(site: Site, path: str) -> None:
     assert site.client.get(path, headers={"Accept": "text/turtle"}).status_code == 404
     page = site.client.get(path, headers=HTML)
@@ -267,20 +275,6 @@ TURTLE = {"Accept": "text/turtle"}
 TARGET = "/resource?iri=" + quote("https://w3id.org/mea/aichi/target-11", safe="")
 
 
-def _queries(monkeypatch: pytest.MonkeyPatch, site: Site) -> list[str]:
-    """Record every query the store runs from now on (the work a 304 must skip)."""
-    store = site.runtime.store
-    original = store.query
-    calls: list[str] = []
-
-    def counting(sparql: str, **kwargs: Any) -> Any:
-        calls.append(sparql)
-        return original(sparql, **kwargs)
-
-    monkeypatch.setattr(store, "query", counting)
-    return calls
-
-
 def _cached_pages(site: Site) -> list[str]:
     return [path_of(site.decision), "/def/Decision", "/def", TARGET]
 
@@ -296,7 +290,7 @@ def test_answers_carry_validators_and_revalidate_without_a_query(
         assert etag.startswith('W/"')
         assert first.headers["cache-control"] == "no-cache"
         assert first.headers["vary"] == "Accept, Accept-Language"
-        calls = _queries(monkeypatch, site)
+        calls = record_queries(monkeypatch, site)
         by_tag = site.client.get(path, headers={**headers, "If-None-Match": etag})
         by_date = site.client.get(path, headers={**headers, "If-Modified-Since": modified})
         head = site.client.head(path, headers={**headers, "If-None-Match": f'"x", {etag}'})
@@ -350,14 +344,7 @@ def test_etags_differ_by_representation_and_language(site: Site) -> None:
     assert site.client.get(country, headers=HTML).headers["etag"] != target_page
 
 
-@pytest.mark.parametrize(
-    "path",
-    [
-        pytest.param("/decision/prov/no-such-record", id="minted"),
-        pytest.param("/def/NoSuchTerm", id="term"),
-        pytest.param("/resource?iri=" + quote("https://w3id.org/mea/aichi/target-99"), id="w3id"),
-    ],
-)
+@pytest.mark.parametrize("path", UNKNOWN_PATHS)
 def test_unknown_iris_are_never_304(site: Site, path: str) -> None:
     future = "Fri, 01 Jan 2100 00:00:00 GMT"
     for headers in (TURTLE, HTML):

@@ -6,7 +6,6 @@ import gzip
 from collections.abc import Iterator
 from pathlib import Path
 from types import SimpleNamespace
-from typing import Any
 
 import pyoxigraph as ox
 import pytest
@@ -18,7 +17,7 @@ from harvester.settings import ServerSettings, settings_from_mapping
 from sparql import caching, create_app
 
 from .conftest import HUB, Hub, provider
-from .public_site import MEA, Site, TestClient, open_site
+from .public_site import MEA, Site, TestClient, open_site, record_queries
 
 VOID = rdflib.Namespace("http://rdfs.org/ns/void#")
 DCAT = rdflib.Namespace("http://www.w3.org/ns/dcat#")
@@ -194,20 +193,6 @@ def test_dumps_need_a_directory(site: Site) -> None:
 VOID_PATH = "/.well-known/void"
 
 
-def _queries(monkeypatch: pytest.MonkeyPatch, site: Site) -> list[str]:
-    """Record every query the store runs from now on (the work a 304 must skip)."""
-    store = site.runtime.store
-    original = store.query
-    calls: list[str] = []
-
-    def counting(sparql: str, **kwargs: Any) -> Any:
-        calls.append(sparql)
-        return original(sparql, **kwargs)
-
-    monkeypatch.setattr(store, "query", counting)
-    return calls
-
-
 @pytest.mark.parametrize("accept", ["text/turtle", "text/html"])
 def test_void_carries_validators_and_revalidates_without_a_query(
     site: Site, monkeypatch: pytest.MonkeyPatch, accept: str
@@ -217,7 +202,7 @@ def test_void_carries_validators_and_revalidates_without_a_query(
     etag, modified = first.headers["etag"], first.headers["last-modified"]
     assert etag.startswith('W/"') and first.headers["cache-control"] == "no-cache"
     assert first.headers["vary"] == "Accept, Accept-Language"
-    calls = _queries(monkeypatch, site)
+    calls = record_queries(monkeypatch, site)
     by_tag = site.client.get(VOID_PATH, headers={"Accept": accept, "If-None-Match": etag})
     by_date = site.client.get(VOID_PATH, headers={"Accept": accept, "If-Modified-Since": modified})
     head = site.client.head(VOID_PATH, headers={"Accept": accept, "If-None-Match": etag})
