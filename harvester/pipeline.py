@@ -12,7 +12,7 @@ import logging
 from collections import deque
 from collections.abc import Callable
 from concurrent.futures import Future
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 
 from .control import RunControl
@@ -63,7 +63,7 @@ class _Run:
     deletes: list[KnownRecord] = field(default_factory=list)
     complete: list[str] = field(default_factory=list)
     full_listed: set[str] = field(default_factory=set)
-    batch: list[_Pending] = field(default_factory=list)
+    batch: list[Job] = field(default_factory=list)
     in_flight: deque[tuple[Future[list[Transformed]], list[_Pending]]] = field(
         default_factory=deque
     )
@@ -227,27 +227,41 @@ class Harvester:
             self._failed(run, raw, "read", message + f" (raw payload kept as {key})")
             return
         run.ledger.see(raw.entity, raw.record_id)
-        previous = run.ledger.known(raw.entity, raw.record_id)
         job = Job(
             raw.entity,
             raw.record_id,
             raw.payload,
             raw.url,
             salt=mapping.digest + self.base_iri + ENRICH_VERSION,
-            previous=None if previous is None or run.force else previous.hash,
             keep_raw=keep_raw,
         )
-        run.batch.append(_Pending(job, previous))
+        run.batch.append(job)
         if len(run.batch) >= _TRANSFORM_BATCH:
             self._dispatch(run)
+
+    def _pending(self, run: _Run, jobs: list[Job]) -> list[_Pending]:
+        """The jobs with what the store has for each (looked up for the whole batch at once):
+        its hash, unless the run is forced, lets the transform tell an unchanged record."""
+        known: dict[tuple[str, str], KnownRecord] = {}
+        for entity in {job.entity for job in jobs}:
+            ids = [job.record_id for job in jobs if job.entity == entity]
+            known.update(((entity, k), v) for k, v in run.ledger.known_many(entity, ids).items())
+        pending = []
+        for job in jobs:
+            previous = known.get((job.entity, job.record_id))
+            if previous is not None and not run.force:
+                job = replace(job, previous=previous.hash)
+            pending.append(_Pending(job, previous))
+        return pending
 
     # -- transforms (in this process, or in worker processes for large runs) -----------------
 
     def _dispatch(self, run: _Run) -> None:
         """Send the batch to a worker (large runs), or transform it here (small ones)."""
-        batch, run.batch = run.batch, []
-        if not batch:
+        jobs, run.batch = run.batch, []
+        if not jobs:
             return
+        batch = self._pending(run, jobs)
         if self.transform_workers and len(batch) >= _TRANSFORM_BATCH:
             run.pool = run.pool or TransformPool(
                 self.registry.kind,

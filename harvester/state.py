@@ -9,7 +9,7 @@ from __future__ import annotations
 import json
 import sqlite3
 import threading
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -179,11 +179,22 @@ class RunLedger:
 
     def known(self, entity: str, record_id: str) -> KnownRecord | None:
         """What the store holds for one record (before this run), or None."""
-        row = self._db.execute(
-            "SELECT graph, hash FROM records WHERE source = ? AND entity = ? AND id = ?",
-            (self.source, entity, record_id),
-        ).fetchone()
-        return None if row is None else KnownRecord(entity, record_id, row[0], row[1])
+        return self.known_many(entity, [record_id]).get(record_id)
+
+    def known_many(self, entity: str, record_ids: Sequence[str]) -> dict[str, KnownRecord]:
+        """What the store holds (before this run) for those of ``record_ids`` it has, by id:
+        one query per 500 ids, not one per record (each call into SQLite gives up the GIL)."""
+        found: dict[str, KnownRecord] = {}
+        for start in range(0, len(record_ids), 500):
+            chunk = record_ids[start : start + 500]
+            marks = ",".join("?" * len(chunk))  # placeholders only; the ids are parameters
+            rows = self._db.execute(
+                "SELECT id, graph, hash FROM records "
+                f"WHERE source = ? AND entity = ? AND id IN ({marks})",
+                (self.source, entity, *chunk),
+            )
+            found.update((rid, KnownRecord(entity, rid, graph, h)) for rid, graph, h in rows)
+        return found
 
     def known_count(self) -> int:
         row = self._db.execute("SELECT COUNT(*) FROM records WHERE source = ?", (self.source,))

@@ -31,6 +31,20 @@ def test_a_committed_run_is_known_to_the_next(tmp_path: Path) -> None:
     assert state.ledger("other").known_count() == 0
 
 
+def test_known_many_finds_the_known_ids_of_a_batch_larger_than_one_query(
+    tmp_path: Path,
+) -> None:
+    state = HarvestState(tmp_path)
+    _run(state, [_record(i) for i in range(0, 1200, 2)])  # even ids are known
+    ledger = state.ledger("src")
+    asked = [f"d{i:03}" for i in range(1200)]
+    found = ledger.known_many("Decisions", asked)
+    assert sorted(found) == sorted(f"d{i:03}" for i in range(0, 1200, 2))
+    assert found["d1198"] == _record(1198)
+    assert ledger.known_many("Reports", asked) == {}
+    assert ledger.known_many("Decisions", []) == {}
+
+
 def test_unseen_streams_in_pages_while_records_are_marked_seen(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:

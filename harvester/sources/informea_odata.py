@@ -89,7 +89,10 @@ class ODataSource:
         with ThreadPoolExecutor(max_workers=max(1, self.config.concurrency)) as pool:
             for items in self._pages(entity, listing, navigations, since):
                 fresh = [r for r in self._raw_records(entity, root, items) if _first_time(r, seen)]
-                yield from pool.map(lambda r: self._resolve(r, navigations, root), fresh)
+                if any(_needs_fetch(r, navigations) for r in fresh):
+                    yield from pool.map(lambda r: self._resolve(r, navigations, root), fresh)
+                else:  # every navigation inline (or none asked): no thread hop per record
+                    yield from fresh
         listing.complete = self._check_count(listing, len(seen), since)
 
     def _check_count(self, listing: Listing, seen: int, since: datetime | None) -> bool:
@@ -264,6 +267,13 @@ def _signature(items: list[Any]) -> str:
         text = repr(record_id) if record_id is not None else json.dumps(item, default=str)
         digest.update(text.encode() + b"\x00")
     return digest.hexdigest()
+
+
+def _needs_fetch(record: RawRecord, navigations: Sequence[str]) -> bool:
+    """Whether :meth:`ODataSource._resolve` would fetch anything for this record."""
+    if record.problem or not isinstance(record.payload, dict):
+        return False
+    return any(_deferred_uri(values.lookup(record.payload, nav)) for nav in navigations)
 
 
 def _deferred_uri(value: Any) -> str | None:
