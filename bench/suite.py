@@ -387,6 +387,10 @@ def _endpoint_section(title: str, e: dict[str, Any]) -> list[str]:
         f"## {title}",
         "",
         *endpoint_bench.latency_table(ours, peer, ratios),
+        "",
+        "The verdicts use the repeated query (as the targets' median of sequential requests "
+        "is); a query asked for the first time is always evaluated in a worker process "
+        "(first-time columns: each request's text made new by a numbered comment).",
     ]
     lines += ["", "| throughput, query mix | meahub req/s | oxigraph req/s | ratio |"]
     lines.append("|---|---:|---:|---:|")

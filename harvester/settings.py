@@ -131,6 +131,9 @@ class ServerSettings:
     dumps_dir: Path | None = None
     #: worker processes that evaluate queries of an on-disk store (killed on timeout)
     query_workers: int = 2
+    #: a query a worker answered in less than this many milliseconds is answered again in the
+    #: endpoint process while the store generation is the same (0: always in a worker)
+    inline_query_ms: float = 5.0
     #: SELECT rows (CONSTRUCT/DESCRIBE triples) past which an answer is cut, with a header
     max_result_rows: int = 100_000
     #: origins allowed by CORS (``"*"``: any); empty: no CORS headers at all
@@ -377,6 +380,7 @@ def _server(table: Mapping[str, Any], base_dir: Path | None = None) -> ServerSet
         "service_allowlist": list,
         "admin_token": str,
         "query_workers": int,
+        "inline_query_ms": (int, float),
         "max_result_rows": int,
         "cors_origins": list,
         "title": str,
@@ -394,6 +398,10 @@ def _server(table: Mapping[str, Any], base_dir: Path | None = None) -> ServerSet
     for key in ("query_workers", "max_result_rows", "max_query_bytes"):
         if key in values and values[key] < 1:
             raise ConfigError(f"server.{key} must be at least 1, got {values[key]}")
+    if "inline_query_ms" in values:
+        values["inline_query_ms"] = float(values["inline_query_ms"])
+        if values["inline_query_ms"] < 0:
+            raise ConfigError("server.inline_query_ms must be 0 (off) or a positive number")
     if "query_timeout" in values:
         values["query_timeout"] = float(values["query_timeout"])
         if values["query_timeout"] <= 0:

@@ -21,6 +21,7 @@ import contextlib
 import fcntl
 import logging
 import os
+import re
 import shutil
 import time
 import uuid
@@ -346,9 +347,12 @@ def query_store(
         return store.query(sparql, **kwargs)
 
 
+_FROM_WORD = re.compile(r"(?<![\w:])from(?![\w:])", re.IGNORECASE)
+
+
 def _declares_dataset(sparql: str) -> bool:
     """True when the query has a ``FROM`` or ``FROM NAMED`` clause."""
-    if "from" not in sparql.lower():  # the common case, without lexing
+    if not _FROM_WORD.search(sparql):  # the common case, without lexing ("wasDerivedFrom")
         return False
     from sparql.guard import declares_dataset  # late: the sparql package imports this module
 

@@ -91,10 +91,15 @@ def declares_dataset(text: str) -> bool:
 
 
 _SCHEME = re.compile(r"<[A-Za-z][A-Za-z0-9+.\-]*:")
+#: something that may be an IRI without a scheme; only then is the query lexed (this runs on
+#: every query, and most have absolute IRIs only)
+_MAYBE_RELATIVE = re.compile(r"<(?![A-Za-z][A-Za-z0-9+.\-]*:)[^<>\"{}|^`\\\x00-\x20]*>")
 
 
 def has_relative_iri(text: str) -> bool:
     """True when ``text`` has an IRI without a scheme (``<s>``, ``<#x>``, ``<>``)."""
+    if not _MAYBE_RELATIVE.search(text):
+        return False
     return any(kind == "iri" and not _SCHEME.match(value) for kind, value in _tokens(text))
 
 

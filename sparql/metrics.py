@@ -5,7 +5,8 @@ with ``prometheus_client``: about sixty lines against a dependency and its globa
 
 - ``meahub_http_requests_total{route,method,status}``: requests answered;
 - ``meahub_http_request_duration_seconds{route}``: a latency histogram;
-- ``meahub_query_timeouts_total``, ``meahub_query_worker_restarts_total``: from the worker pool;
+- ``meahub_query_timeouts_total``, ``meahub_query_worker_restarts_total``,
+  ``meahub_queries_inlined_total``: from the worker pool;
 - ``meahub_harvest_last_run{source,status}``, ``meahub_harvest_last_records{source,outcome}``,
   ``meahub_harvest_last_end_timestamp_seconds{source}``, ``meahub_store_quads``,
   ``meahub_harvest_consecutive_failures{source}``, ``meahub_harvest_flagged{source}`` (1 when
@@ -105,11 +106,18 @@ def _escape(value: str) -> str:
 
 def _pool_lines(pool: WorkerPool | None) -> list[str]:
     timeouts, restarts = (pool.timeouts, pool.restarts) if pool is not None else (0, 0)
+    inlined = pool.inline.inlined if pool is not None and pool.inline is not None else 0
     return [
         *_header("meahub_query_timeouts_total", "counter", "Queries stopped at query_timeout"),
         f"meahub_query_timeouts_total {timeouts}",
         *_header("meahub_query_worker_restarts_total", "counter", "Query workers replaced"),
         f"meahub_query_worker_restarts_total {restarts}",
+        *_header(
+            "meahub_queries_inlined_total",
+            "counter",
+            "Queries answered in the endpoint process, proven cheap on the live generation",
+        ),
+        f"meahub_queries_inlined_total {inlined}",
     ]
 
 

@@ -37,7 +37,10 @@ class Operations:
         self._pool = None
         if store.path is not None:
             self._pool = WorkerPool(
-                store.path, size=settings.query_workers, timeout=settings.query_timeout
+                store.path,
+                size=settings.query_workers,
+                timeout=settings.query_timeout,
+                inline_ms=settings.inline_query_ms,
             )
 
     def pool(self) -> WorkerPool | None:
