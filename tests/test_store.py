@@ -195,3 +195,29 @@ def test_writer_on_an_in_memory_store_uses_one_transaction() -> None:
     assert len(store) == 0
     writer.commit()
     assert len(store) == 8
+
+
+@pytest.mark.parametrize(
+    ("clause", "union"),
+    [
+        ("", True),
+        ("FROM <http://ex.org/g1>", False),
+        ("from\n<http://ex.org/g1>", False),
+        ("FROM NAMED <http://ex.org/g2>", False),
+    ],
+)
+def test_the_default_graph_is_the_union_unless_the_query_names_its_dataset(
+    clause: str, union: bool
+) -> None:
+    store = MeaStore(None)
+    subject, predicate = ox.NamedNode("http://ex.org/s"), ox.NamedNode("http://ex.org/p")
+    for graph, value in (("http://ex.org/g1", "one"), ("http://ex.org/g2", "two")):
+        quad = ox.Quad(subject, predicate, ox.Literal(value), ox.NamedNode(graph))
+        store.replace_graph(graph, [quad])
+    # "wasDerivedFrom" and "?from" hold no FROM clause: the union stays the default graph
+    query = (
+        f"PREFIX prov: <http://www.w3.org/ns/prov#> SELECT ?from {clause} "
+        "WHERE { OPTIONAL { ?x prov:wasDerivedFrom ?y } <http://ex.org/s> ?p ?from }"
+    )
+    found = {row[0].value for row in store.query(query)}  # type: ignore[union-attr]
+    assert found == ({"one", "two"} if union else ({"one"} if "g1" in clause else set()))
