@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import contextlib
 import fcntl
+import io
 import logging
 import os
 import shutil
@@ -294,8 +295,8 @@ class StagedStore:
             removals = list(_delete_operations(changes.drop, existing))
             if removals:
                 self.store.update(";\n".join(removals))
-            data = _nquads(changes)
-            if data:
+            if any(changes.replace.values()):
+                data = io.BufferedReader(_NQuadsReader(changes.replace.values()))
                 self.store.bulk_load(data, format=ox.RdfFormat.N_QUADS)
             self.store.flush()
 
@@ -514,6 +515,29 @@ def nquads_text(quads: Iterable[ox.Quad], graph: str) -> str:
 
 def _line_tail(graph: str) -> str:
     return f" {ox.NamedNode(graph)} .\n"
+
+
+class _NQuadsReader(io.RawIOBase):
+    """The N-Quads texts of a change set read as one byte stream, a graph's text encoded when
+    reached: the bulk loader gets them without a joined copy of the whole batch."""
+
+    def __init__(self, texts: Iterable[str]) -> None:
+        self._texts = iter(texts)
+        self._chunk = memoryview(b"")
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer: Any) -> int:
+        while not self._chunk:
+            text = next(self._texts, None)
+            if text is None:
+                return 0
+            self._chunk = memoryview(text.encode("utf-8"))
+        size = min(len(buffer), len(self._chunk))
+        buffer[:size] = self._chunk[:size]
+        self._chunk = self._chunk[size:]
+        return size
 
 
 def _nquads(changes: ChangeSet) -> bytes:

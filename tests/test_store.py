@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import threading
 from pathlib import Path
 
 import pyoxigraph as ox
@@ -9,7 +10,7 @@ import pytest
 
 from harvester.exceptions import QueryError, StoreError, StoreLockedError
 from harvester.store import ChangeSet, MeaStore, StagedStore
-from harvester.writer import ChangeWriter
+from harvester.writer import STAGED_BATCH_FACTOR, ChangeWriter
 
 G = "http://hub.test/graph/"
 
@@ -185,6 +186,52 @@ def test_a_failed_background_write_fails_the_commit_and_keeps_the_live_data(
     assert writer.staged is None
     assert _values(store) == {"before"} and len(store) == 2
     assert _orphans(tmp_path / "db", store) == []
+
+
+def test_staged_batches_are_larger_and_at_most_two_are_held(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The first batch switches the run to a staged generation; the next ones are
+    STAGED_BATCH_FACTOR times batch_quads; a batch is handed over only once the one before is
+    written."""
+    store = MeaStore(tmp_path / "db")
+    sizes: list[int] = []
+    written = threading.Event()
+    original = StagedStore.apply
+
+    def slow(self: StagedStore, changes: ChangeSet) -> None:
+        if not sizes:
+            assert written.wait(10)  # hold the first batch until the test lets it go
+        sizes.append(changes.quad_count)
+        original(self, changes)
+
+    monkeypatch.setattr(StagedStore, "apply", slow)
+    writer = ChangeWriter(store, batch_quads=4)
+    for i in range(2):
+        writer.put_graph(G + str(i), _quads(G + str(i), 2))  # 4 quads: the first batch
+    second = threading.Thread(
+        target=lambda: [writer.put_graph(G + str(i), _quads(G + str(i), 2)) for i in range(2, 10)]
+    )
+    second.start()
+    second.join(0.5)
+    assert second.is_alive()  # the second batch waits for the first to be written
+    written.set()
+    second.join(10)
+    writer.commit()
+    assert [n for n in sizes if n] == [4, 4 * STAGED_BATCH_FACTOR] and len(store) == 20
+    assert _values(store) == {"v"}
+
+
+def test_a_staged_batch_reaches_the_bulk_loader_whole(tmp_path: Path) -> None:
+    """Many graphs, text past the reader's buffer and characters cut across chunks."""
+    store = MeaStore(tmp_path / "db")
+    writer = ChangeWriter(store, batch_quads=50)
+    long_text = "Écosystèmes ∂ 生物多样性 " * 400
+    for i in range(60):
+        writer.put_graph(G + str(i), _quads(G + str(i), 3, long_text + str(i)))
+    writer.commit()
+    assert len(store) == 180
+    assert _values(store) == {long_text + str(i) for i in range(60)}
 
 
 def test_writer_on_an_in_memory_store_uses_one_transaction() -> None:
