@@ -216,7 +216,7 @@ class ODataSource:
 
     def _resolve(self, record: RawRecord, navigations: Sequence[str], root: str) -> RawRecord:
         """Fetch the ``__deferred`` navigations the mapping needs (the provider did not expand)."""
-        if record.problem or not isinstance(record.payload, dict):
+        if not _needs_fetch(record, navigations):
             return record
         for nav in navigations:
             deferred = _deferred_uri(values.lookup(record.payload, nav))
