@@ -34,6 +34,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlencode
 
+ROOT = Path(__file__).parent.parent
 RESULTS = Path(__file__).parent / "results"
 QUERIES = Path(__file__).parent / "queries"
 BIN = Path(sys.executable).parent
@@ -117,7 +118,7 @@ def load_peer(dump: Path, location: Path) -> float:
 @contextmanager
 def server(command: list[str], port: int, log: Path) -> Iterator[tuple[str, int]]:
     with log.open("wb") as out:
-        process = subprocess.Popen(command, stdout=out, stderr=subprocess.STDOUT)
+        process = subprocess.Popen(command, stdout=out, stderr=subprocess.STDOUT, cwd=ROOT)
         try:
             _wait_until_up(port, process)
             yield "127.0.0.1", port
@@ -243,13 +244,30 @@ CONCURRENCY = (1, 8, 32)
 def measure(address: tuple[str, int], queries: dict[str, str], args: Any) -> dict[str, Any]:
     """Latency per query (``args.runs`` sequential requests), then the query mix's throughput
     for ``args.seconds`` at each level of :data:`CONCURRENCY`."""
-    per_query = {name: latency(address, q, args.runs) for name, q in queries.items()}
-    first = {name: latency(address, q, args.runs, fresh=True) for name, q in queries.items()}
+    result = measure_latency(address, queries, args)
     mix = list(queries.values())
-    result: dict[str, Any] = {"queries": per_query, "first_time": first}
     for clients in CONCURRENCY:
         result[f"throughput_c{clients}"] = throughput(address, mix, clients, args.seconds)
     return result
+
+
+def measure_latency(address: tuple[str, int], queries: dict[str, str], args: Any) -> dict[str, Any]:
+    """Median and p95 latency of each query, repeated and asked for the first time."""
+    return {
+        "queries": {name: latency(address, q, args.runs) for name, q in queries.items()},
+        "first_time": {
+            name: latency(address, q, args.runs, fresh=True) for name, q in queries.items()
+        },
+    }
+
+
+def measure_floor(store: Path, queries: dict[str, str], workdir: Path, args: Any) -> Any:
+    """Latency of the queries through :mod:`bench.floor_server` over the store at ``store``:
+    the least a Python front answering through pyoxigraph can cost."""
+    port = _free_port()
+    command = [sys.executable, "-m", "bench.floor_server", str(store), str(port)]
+    with server(command, port, workdir / "floor.log") as address:
+        return measure_latency(address, queries, args)
 
 
 def run(args: Any) -> dict[str, Any]:
@@ -267,7 +285,14 @@ def run(args: Any) -> dict[str, Any]:
             oxigraph = measure(peer, queries, args)
         with server(ours_cmd, ours_port, workdir / "ours.log") as ours:
             meahub = measure(ours, queries, args)
-    return {"data": facts, "queries": queries, "meahub": meahub, "oxigraph": oxigraph}
+        floor = measure_floor(workdir / "store", queries, workdir, args)
+    return {
+        "data": facts,
+        "queries": queries,
+        "meahub": meahub,
+        "oxigraph": oxigraph,
+        "floor": floor,
+    }
 
 
 def ratios(result: dict[str, Any]) -> dict[str, Any]:
@@ -280,7 +305,7 @@ def ratios(result: dict[str, Any]) -> dict[str, Any]:
         name: ours["first_time"][name]["median_ms"] / peer["first_time"][name]["median_ms"]
         for name in ours["first_time"]
     }
-    return {
+    return _floor_ratios(result) | {
         "latency_median_ratio_per_query": per_query,
         "latency_median_ratio_geomean": statistics.geometric_mean(per_query.values()),
         "first_time_median_ratio_per_query": first,
@@ -291,6 +316,24 @@ def ratios(result: dict[str, Any]) -> dict[str, Any]:
             for n in CONCURRENCY
         },
     }
+
+
+def _floor_ratios(result: dict[str, Any]) -> dict[str, Any]:
+    """The floor's latency ratios to ``oxigraph serve`` (none when it was not measured)."""
+    floor, peer = result.get("floor"), result["oxigraph"]
+    if floor is None:
+        return {}
+    ratios: dict[str, Any] = {}
+    for kind, label in (("queries", "latency"), ("first_time", "first_time")):
+        per_query = {
+            name: floor[kind][name]["median_ms"] / peer[kind][name]["median_ms"]
+            for name in floor[kind]
+        }
+        ratios[f"floor_{label}_median_ratio_per_query"] = per_query
+        ratios[f"floor_{label}_median_ratio_geomean"] = statistics.geometric_mean(
+            per_query.values()
+        )
+    return ratios
 
 
 def report_markdown(result: dict[str, Any], command: str) -> str:
@@ -319,17 +362,33 @@ def report_markdown(result: dict[str, Any], command: str) -> str:
         f"the first time (never answered in-process): "
         f"{r['first_time_median_ratio_geomean']:.2f}x",
         f"- throughput at concurrency 8: **{r['throughput_ratio_c8']:.2f}x** (target >= 0.8x)",
+        *floor_lines(r),
         "",
     ]
     return "\n".join(lines)
 
 
+def floor_lines(r: dict[str, Any]) -> list[str]:
+    """What the floor (``bench.floor_server``) says about the latency ratios, when measured."""
+    if "floor_latency_median_ratio_geomean" not in r:
+        return []
+    return [
+        f"- the floor, a bare Python front over pyoxigraph (`bench/floor_server.py`: same HTTP "
+        f"server, no limits, no negotiation, no logging): geometric mean "
+        f"**{r['floor_latency_median_ratio_geomean']:.2f}x** of oxigraph serve, first-time "
+        f"{r['floor_first_time_median_ratio_geomean']:.2f}x. A ratio below the floor's is "
+        "out of reach of any Python server answering through pyoxigraph.",
+    ]
+
+
 def latency_table(ours: dict[str, Any], peer: dict[str, Any], r: dict[str, Any]) -> list[str]:
     """The Markdown rows of the per-query latency table (header included)."""
+    floor = r.get("floor_latency_median_ratio_per_query")
     lines = [
         "| query | meahub median ms | meahub p95 ms | oxigraph median ms | oxigraph p95 ms "
-        "| ratio (median) | first-time: meahub / oxigraph median ms | first-time ratio |",
-        "|---|---:|---:|---:|---:|---:|---:|---:|",
+        "| ratio (median) | first-time: meahub / oxigraph median ms | first-time ratio |"
+        + (" floor ratio (repeated / first-time) |" if floor else ""),
+        "|---|---:|---:|---:|---:|---:|---:|---:|" + ("---:|" if floor else ""),
     ]
     for name, q in ours["queries"].items():
         p = peer["queries"][name]
@@ -339,8 +398,15 @@ def latency_table(ours: dict[str, Any], peer: dict[str, Any], r: dict[str, Any])
             f"| {name} | {q['median_ms']:.2f} | {q['p95_ms']:.2f} | {p['median_ms']:.2f} "
             f"| {p['p95_ms']:.2f} | {r['latency_median_ratio_per_query'][name]:.2f}x "
             f"| {first} | {r['first_time_median_ratio_per_query'][name]:.2f}x |"
+            + (_floor_cell(r, name) if floor else "")
         )
     return lines
+
+
+def _floor_cell(r: dict[str, Any], name: str) -> str:
+    repeated = r["floor_latency_median_ratio_per_query"][name]
+    first = r["floor_first_time_median_ratio_per_query"][name]
+    return f" {repeated:.2f}x / {first:.2f}x |"
 
 
 def _throughput_row(name: str, ours: float, peer: float) -> str:

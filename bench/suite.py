@@ -116,6 +116,9 @@ def embedded_endpoint(store_dir: Path, dump: Path, args: Any) -> Any:
     ours_cmd = [str(BIN / "meahub"), "serve", "--config", str(config), "--no-scheduler"]
     with endpoint_bench.server(peer_cmd, port, store_dir / "peer.log") as peer:
         result = endpoint(ours_cmd, peer, store_dir, args)
+    queries = result["queries"]
+    result["floor"] = endpoint_bench.measure_floor(store_dir / "store", queries, store_dir, args)
+    result["ratios"] = endpoint_bench.ratios(result)
     shutil.rmtree(store_dir / "oxigraph")
     return result | {"peer_load_seconds": load_seconds}
 
@@ -391,6 +394,7 @@ def _endpoint_section(title: str, e: dict[str, Any]) -> list[str]:
         "The verdicts use the repeated query (as the targets' median of sequential requests "
         "is); a query asked for the first time is always evaluated in a worker process "
         "(first-time columns: each request's text made new by a numbered comment).",
+        *endpoint_bench.floor_lines(ratios),
     ]
     lines += ["", "| throughput, query mix | meahub req/s | oxigraph req/s | ratio |"]
     lines.append("|---|---:|---:|---:|")

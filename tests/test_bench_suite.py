@@ -105,3 +105,23 @@ def test_plot_writes_a_png(tmp_path: Path) -> None:
 
     plot(_result(), tmp_path / "ratio.png")
     assert (tmp_path / "ratio.png").read_bytes()[:4] == b"\x89PNG"
+
+
+def test_floor_ratios_are_reported_beside_ours() -> None:
+    from bench.endpoint_bench import floor_lines, latency_table, ratios
+
+    result = _endpoint(1.5)
+    result["floor"] = {
+        "queries": {"1-q": {"median_ms": 2.4, "p95_ms": 3.0}},
+        "first_time": {"1-q": {"median_ms": 2.6, "p95_ms": 3.0}},
+    }
+    r = ratios(result)
+    assert r["floor_latency_median_ratio_per_query"] == {"1-q": pytest.approx(1.2)}
+    assert r["floor_first_time_median_ratio_geomean"] == pytest.approx(1.3)
+    assert r["latency_median_ratio_per_query"] == {"1-q": pytest.approx(1.5)}
+    table = latency_table(result["meahub"], result["oxigraph"], r)
+    assert table[0].endswith("floor ratio (repeated / first-time) |")
+    assert table[2].endswith("| 1.20x / 1.30x |")
+    assert "**1.20x** of oxigraph serve, first-time 1.30x" in floor_lines(r)[0]
+    del result["floor"]
+    assert floor_lines(ratios(result)) == []
