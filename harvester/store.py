@@ -34,6 +34,7 @@ from typing import IO, Any
 import pyoxigraph as ox
 
 from .exceptions import QueryError, StoreError, StoreLockedError
+from .parallel_dump import default_threads, dump_nquads
 
 __all__ = [
     "ChangeSet",
@@ -220,7 +221,14 @@ class MeaStore:
     # -- export ------------------------------------------------------------------------------
 
     def dump(self, output: IO[bytes], fmt: ox.RdfFormat, *, graph: str | None = None) -> None:
-        """Serialise the whole dataset (or one graph, for triple formats) to ``output``."""
+        """Serialise the whole dataset (or one graph, for triple formats) to ``output``; the
+        whole dataset of an on-disk store as N-Quads by several threads
+        (:mod:`harvester.parallel_dump`)."""
+        if fmt == ox.RdfFormat.N_QUADS and graph is None and self.path is not None:
+            # An on-disk generation never changes, so dumping it graph by graph is a snapshot.
+            with map_store_errors("export failed"):
+                dump_nquads(self._store, output, threads=default_threads())
+            return
         kwargs: dict[str, Any] = {"format": fmt}
         if graph is not None:
             kwargs["from_graph"] = _graph_term(graph)
