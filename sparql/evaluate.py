@@ -87,7 +87,8 @@ def run(query: QueryFunction, job: Job) -> Answer | Failure:
     except StoreTimeoutError as exc:  # a remote store gave up, or we gave up waiting
         return Failure(503, str(exc))
     except StoreError as exc:
-        log.warning("query evaluation failed: %s", exc)
+        # str(exc), not exc: a kept log record would hold its traceback, and so the result
+        log.warning("query evaluation failed: %s", str(exc))
         return Failure(500, str(exc))
 
 
@@ -97,10 +98,19 @@ def _answer(result: QueryResult, job: Job) -> Answer | Failure:
     if chosen is None:
         return _not_acceptable(GRAPH_FORMATS if is_graph else RESULT_FORMATS)
     fmt, media_type = _FORMATS[chosen[0]], chosen[1]
-    with map_store_errors("query failed"):  # evaluation is lazy: errors surface while writing
-        if isinstance(result, ox.QueryBoolean):
-            return Answer(_serialize(result, fmt), media_type, 1, False)
-        body, rows, truncated = _capped(result, fmt, job.max_rows)
+    unreadable = None
+    try:
+        with map_store_errors("query failed"):  # evaluation is lazy: errors surface here
+            if isinstance(result, ox.QueryBoolean):
+                return Answer(_serialize(result, fmt), media_type, 1, False)
+            body, rows, truncated = _capped(result, fmt, job.max_rows)
+    except QueryError as exc:
+        # The query was parsed before: a syntax error here is in an answer the store read from
+        # elsewhere (a remote store's, a SERVICE endpoint's), the store's failure (500), not
+        # the client's (400). Raised outside the handler, so no traceback holds the result.
+        unreadable = str(exc)
+    if unreadable is not None:
+        raise StoreError(f"the store's answer cannot be read: {unreadable}")
     return Answer(body, media_type, rows, truncated)
 
 

@@ -712,3 +712,36 @@ def test_remote_store_settings(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) 
     ):
         with pytest.raises(ConfigError, match=message):
             settings_from_mapping({"store": table})
+
+
+def _broken_answers(request: httpx.Request) -> httpx.Response:
+    """A store whose SELECT answer breaks off after its first row."""
+    sent = request.read()
+    if b"storeId" in sent:
+        row = b'{"id": {"type": "literal", "value": "store-1"}}'
+        body = b'{"head": {"vars": ["id"]}, "results": {"bindings": [' + row + b"]}}"
+    elif b"marker" not in sent:  # the store's version and other reads: no rows
+        body = b'{"head": {"vars": ["v"]}, "results": {"bindings": []}}'
+    else:
+        row = b'{"x": {"type": "uri", "value": "http://a.test/"}}'
+        body = b'{"head": {"vars": ["x"]}, "results": {"bindings": [' + row + b', {"x": {"ty'
+    headers = {"Content-Type": "application/sparql-results+json"}
+    return httpx.Response(200, content=body, headers=headers)
+
+
+def test_a_broken_answer_from_the_store_is_a_server_error_not_the_clients(
+    tmp_path: Path,
+) -> None:
+    url = "http://broken.test/sparql"
+    table = {"query_url": url, "update_url": url, "state_dir": str(tmp_path)}
+    settings = settings_from_mapping({"store": table})
+    store = RemoteStore(settings.store, transport=httpx.MockTransport(_broken_answers))
+    try:
+        with TestClient(create_app(store, settings.server)) as client:
+            response = client.get(
+                "/sparql", params={"query": "SELECT ?x WHERE { ?x ?p <urn:marker> }"}
+            )
+    finally:
+        store.close()
+    assert response.status_code == 500
+    assert "the store's answer cannot be read" in response.text
