@@ -98,7 +98,6 @@ def _answer(result: QueryResult, job: Job) -> Answer | Failure:
     if chosen is None:
         return _not_acceptable(GRAPH_FORMATS if is_graph else RESULT_FORMATS)
     fmt, media_type = _FORMATS[chosen[0]], chosen[1]
-    unreadable = None
     try:
         with map_store_errors("query failed"):  # evaluation is lazy: errors surface here
             if isinstance(result, ox.QueryBoolean):
@@ -107,10 +106,8 @@ def _answer(result: QueryResult, job: Job) -> Answer | Failure:
     except QueryError as exc:
         # The query was parsed before: a syntax error here is in an answer the store read from
         # elsewhere (a remote store's, a SERVICE endpoint's), the store's failure (500), not
-        # the client's (400). Raised outside the handler, so no traceback holds the result.
-        unreadable = str(exc)
-    if unreadable is not None:
-        raise StoreError(f"the store's answer cannot be read: {unreadable}")
+        # the client's (400).
+        raise StoreError(f"the store's answer cannot be read: {exc}") from exc
     return Answer(body, media_type, rows, truncated)
 
 
