@@ -1,54 +1,83 @@
-"""Downloadable dumps of the whole store: ``latest.nq.gz`` (N-Quads, gzip) and ``latest.ttl``.
+"""Downloadable dumps of the whole store: ``latest.nq.gz`` (N-Quads) and ``latest.trig.gz``
+(TriG), both gzip, both keeping every graph name.
 
-:func:`write_dumps` is called after every harvest (``meahub harvest``, scheduled harvests); the
-endpoint serves the files from disk (``/dumps/...``). Each file is written beside its final name
-and renamed into place, so a download never sees a half-written dump. A small manifest
-(``latest.json``) records which store state the files describe, so an unchanged store is not
-dumped again.
+The dumps are proportional to what changed. Each is the concatenation of one file per *part*
+(``parts/<part>.nq.gz``): the graphs of one source, the run history, the ontology...
+(:func:`harvester.store.graph_part`). A gzip file may hold several members, and N-Quads lines
+and TriG graph blocks do not depend on each other (blank-node labels are the store's own, unique
+store-wide), so the concatenation is one valid file. Every publish of the store records a
+marker per part it touched (:class:`harvester.store.Snapshot`); a part whose marker is the one
+its file was written from is not serialised again, so a harvest of one source rewrites that
+source's part and the run history, and copies the rest.
 
-The Turtle dump is the union of all graphs (Turtle has no graphs); the N-Quads dump keeps them.
+A part is written by several threads (:func:`harvester.parallel_dump.dump_blocks`): each block
+of graphs is dumped by pyoxigraph and compressed by zlib, both without the GIL, into a gzip
+member of its own. Files are written beside their final names and renamed into place, so a
+download never sees a half-written dump; a manifest (``latest.json``) records the generation
+the files describe. Writers of one directory take a lock (``.lock``) in turn.
+
+After ``meahub harvest`` the dumps are written by a detached process (:func:`spawn_refresh`),
+so the command does not wait for them; ``meahub serve`` writes them on a thread of its own
+(:class:`BackgroundDumps`). Both read a published generation, which never changes.
 """
 
 from __future__ import annotations
 
-import gzip
+import argparse
+import fcntl
 import json
 import logging
 import os
-from collections.abc import Iterator
+import shutil
+import subprocess
+import sys
+import threading
+import zlib
+from collections.abc import Callable, Iterable, Iterator
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import IO, Any, cast
+from typing import IO, Any
+from urllib.parse import quote
 
 import pyoxigraph as ox
 
 from .exceptions import StoreError
+from .parallel_dump import Graph, default_threads, dump_blocks, graph_nquads
 from .settings import ServerSettings
-from .store import map_store_errors
+from .store import MeaStore, Snapshot, graph_part, map_store_errors, open_snapshot
 from .store_api import StoreBackend
-from .vocab import PREFIXES
 
 __all__ = [
     "DUMP_FILES",
+    "GZIP_LEVEL",
     "MANIFEST",
     "NQUADS_DUMP",
-    "TURTLE_DUMP",
+    "TRIG_DUMP",
+    "BackgroundDumps",
     "dumps_directory",
     "read_manifest",
     "refresh_dumps",
+    "spawn_refresh",
     "write_dumps",
 ]
 
 log = logging.getLogger(__name__)
 
 NQUADS_DUMP = "latest.nq.gz"
-TURTLE_DUMP = "latest.ttl"
+TRIG_DUMP = "latest.trig.gz"
 MANIFEST = "latest.json"
-#: file name -> media type, for the files a client may download.
+#: file name -> media type (of the uncompressed content), for the files a client may download.
 DUMP_FILES: dict[str, str] = {
     NQUADS_DUMP: "application/n-quads",
-    TURTLE_DUMP: "text/turtle",
+    TRIG_DUMP: "application/trig",
 }
+#: zlib level of every gzip member. Measured on the bench store's N-Quads (python -m
+#: harvester.dumps --measure-levels): level 1 compresses ~5x faster than 6 for ~25% larger files.
+GZIP_LEVEL = 1
+_PARTS = "parts"
+#: the part of the default graph's triples (none in a harvested store, but a dump keeps them)
+_DEFAULT_PART = ""
+_EXTENSIONS = {NQUADS_DUMP: ".nq.gz", TRIG_DUMP: ".trig.gz"}
 
 
 def dumps_directory(server: ServerSettings, store: StoreBackend) -> Path | None:
@@ -60,36 +89,27 @@ def dumps_directory(server: ServerSettings, store: StoreBackend) -> Path | None:
 
 
 def write_dumps(store: StoreBackend, directory: Path, *, force: bool = False) -> bool:
-    """Write both dumps of the current store state into ``directory``.
+    """Write both dumps of the store's current state into ``directory``, serialising only the
+    parts that changed since the files there were written.
 
     :param force: write even when the manifest says the files describe this state already.
     :returns: whether the files were written.
     :raises StoreError: when the store cannot be read.
     :raises OSError: when the directory cannot be written.
     """
-    directory.mkdir(parents=True, exist_ok=True)
-    state = _state(store)
-    if not force and _manifest(directory).get("state") == state and _complete(directory):
-        return False
-    quads = _write_atomically(directory / NQUADS_DUMP, lambda out: _write_nquads(store, out))
-    _write_atomically(directory / TURTLE_DUMP, lambda out: _write_turtle(store, out))
-    manifest = {"state": state, "quads": quads, "written": datetime.now(UTC).isoformat()}
-    _write_atomically(directory / MANIFEST, lambda out: _write_json(manifest, out))
-    log.info("wrote dumps of %d quads to %s", quads, directory)
-    return True
+    snapshot = _snapshot(store)
+    with _locked(directory):
+        return _write(snapshot, directory, force=force)
+
+
+def write_snapshot_dumps(snapshot: Snapshot, directory: Path, *, force: bool = False) -> bool:
+    """:func:`write_dumps` of a generation opened by :func:`harvester.store.open_snapshot`."""
+    with _locked(directory):
+        return _write(snapshot, directory, force=force)
 
 
 def read_manifest(directory: Path) -> dict[str, Any]:
-    """What :func:`write_dumps` recorded (``quads``, ``written``), or ``{}``."""
-    return _manifest(directory)
-
-
-def _state(store: StoreBackend) -> str:
-    """Names the store's content: a published generation (on disk) or a version (in memory)."""
-    return f"{store.store_id}:{store.generation}:{store.version}"
-
-
-def _manifest(directory: Path) -> dict[str, Any]:
+    """What :func:`write_dumps` recorded (``generation``, ``quads``, ``written``), or ``{}``."""
     try:
         data = json.loads((directory / MANIFEST).read_text(encoding="utf-8"))
     except (OSError, ValueError):
@@ -97,11 +117,157 @@ def _manifest(directory: Path) -> dict[str, Any]:
     return data if isinstance(data, dict) else {}
 
 
+# -- writing ------------------------------------------------------------------------------------
+
+
+def _snapshot(store: StoreBackend) -> Snapshot:
+    """The store's live generation, or (in memory, or remote) a one-part view of all of it."""
+    snapshot = store.snapshot() if isinstance(store, MeaStore) else None
+    if snapshot is not None:
+        return snapshot
+    with map_store_errors("cannot dump the store"):
+        copy = ox.Store()
+        copy.bulk_extend(store.quads())
+    state = f"{store.store_id}:{store.generation}:{store.version}"
+    return Snapshot(copy, state, store.generation, None)
+
+
+def _write(snapshot: Snapshot, directory: Path, *, force: bool) -> bool:
+    manifest = read_manifest(directory)
+    if not force and manifest.get("state") == snapshot.state and _complete(directory):
+        return False
+    (directory / _PARTS).mkdir(parents=True, exist_ok=True)
+    kept = manifest.get("parts", {}) if not force else {}
+    parts: dict[str, dict[str, Any]] = {}
+    with map_store_errors("cannot dump the store"):
+        for part, graphs in sorted(_graphs_by_part(snapshot.store).items()):
+            parts[part] = _part(snapshot, directory, part, graphs, kept.get(part))
+    for name in DUMP_FILES:
+        _write_atomically(directory / name, _concatenation(directory, sorted(parts), name))
+    _remove_stale_parts(directory, parts)
+    quads = sum(p["quads"] for p in parts.values())
+    rewritten = [p or "(default graph)" for p, info in parts.items() if info.get("rewritten")]
+    record = {
+        "state": snapshot.state,
+        "generation": snapshot.generation,
+        "quads": quads,
+        "written": datetime.now(UTC).isoformat(),
+        "parts": {p: {k: v for k, v in i.items() if k != "rewritten"} for p, i in parts.items()},
+    }
+    _write_atomically(directory / MANIFEST, lambda out: _write_json(record, out))
+    log.info(
+        "wrote dumps of %d quads to %s (parts serialised: %s)",
+        quads,
+        directory,
+        ", ".join(rewritten) or "none",
+    )
+    return True
+
+
+def _graphs_by_part(store: ox.Store) -> dict[str, list[Graph]]:
+    parts: dict[str, list[Graph]] = {_DEFAULT_PART: []}
+    for graph in store.named_graphs():
+        name = graph.value if isinstance(graph, ox.NamedNode) else "other"
+        parts.setdefault(graph_part(name) if name != "other" else name, []).append(graph)
+    return parts
+
+
+def _part(
+    snapshot: Snapshot,
+    directory: Path,
+    part: str,
+    graphs: list[Graph],
+    previous: dict[str, Any] | None,
+) -> dict[str, Any]:
+    """The part's files: kept when written from the part's current marker, else written anew."""
+    marker = (snapshot.markers or {}).get(part)
+    files = [_part_file(directory, part, name) for name in DUMP_FILES]
+    if (
+        marker is not None
+        and part != _DEFAULT_PART
+        and previous is not None
+        and previous.get("marker") == marker
+        and all(f.is_file() for f in files)
+    ):
+        return {"marker": marker, "quads": previous.get("quads", 0)}
+    quads = _write_part(snapshot.store, part, graphs, files)
+    return {"marker": marker, "quads": quads, "rewritten": True}
+
+
+def _write_part(store: ox.Store, part: str, graphs: list[Graph], files: list[Path]) -> int:
+    temporary = [f.with_name(f".{f.name}.{os.getpid()}.tmp") for f in files]
+    counted = 0
+    try:
+        with open(temporary[0], "wb") as nquads, open(temporary[1], "wb") as trig:
+            for count, nq, tg in _render(store, part, graphs):
+                counted += count
+                nquads.write(nq)
+                trig.write(tg)
+        for temp, final in zip(temporary, files, strict=True):
+            os.replace(temp, final)
+    finally:
+        for temp in temporary:
+            temp.unlink(missing_ok=True)
+    return counted
+
+
+def _render(store: ox.Store, part: str, graphs: list[Graph]) -> Iterator[tuple[int, bytes, bytes]]:
+    if part == _DEFAULT_PART:
+        yield _default_graph(store)
+        return
+    yield from dump_blocks(store, graphs, _render_block, threads=default_threads())
+
+
+def _default_graph(store: ox.Store) -> tuple[int, bytes, bytes]:
+    lines = store.dump(format=ox.RdfFormat.N_TRIPLES, from_graph=ox.DefaultGraph()) or b""
+    turtle = store.dump(format=ox.RdfFormat.TURTLE, from_graph=ox.DefaultGraph()) or b""
+    return lines.count(b"\n"), _gzip(lines), _gzip(turtle)
+
+
+def _render_block(store: ox.Store, graphs: list[Graph]) -> tuple[int, bytes, bytes]:
+    """One block of graphs as a gzip member of N-Quads and one of TriG (on a dump thread)."""
+    nquads = b"".join(graph_nquads(store, graph) for graph in graphs)
+    trig = b"".join(_graph_trig(store, graph) for graph in graphs)
+    return nquads.count(b"\n"), _gzip(nquads), _gzip(trig)
+
+
+def _graph_trig(store: ox.Store, graph: Graph) -> bytes:
+    body = store.dump(format=ox.RdfFormat.TURTLE, from_graph=graph) or b""
+    return str(graph).encode("utf-8") + b" {\n" + body + b"}\n"
+
+
+def _gzip(data: bytes) -> bytes:
+    """One gzip member (no file name, no time: the same bytes for the same data)."""
+    return zlib.compress(data, GZIP_LEVEL, wbits=31)
+
+
+def _part_file(directory: Path, part: str, dump: str) -> Path:
+    return directory / _PARTS / (quote(part or "_default", safe="") + _EXTENSIONS[dump])
+
+
+def _concatenation(directory: Path, parts: list[str], dump: str) -> Callable[[IO[bytes]], None]:
+    """Writes the part files of ``dump`` one after the other (gzip members concatenated)."""
+
+    def write(out: IO[bytes]) -> None:
+        for part in parts:
+            with open(_part_file(directory, part, dump), "rb") as member:
+                shutil.copyfileobj(member, out, 1 << 20)
+
+    return write
+
+
+def _remove_stale_parts(directory: Path, parts: dict[str, Any]) -> None:
+    wanted = {_part_file(directory, p, d).name for p in parts for d in DUMP_FILES}
+    for path in (directory / _PARTS).iterdir():
+        if path.name not in wanted and not path.name.startswith("."):
+            path.unlink(missing_ok=True)
+
+
 def _complete(directory: Path) -> bool:
     return all((directory / name).is_file() for name in DUMP_FILES)
 
 
-def _write_atomically(path: Path, write: Any) -> Any:
+def _write_atomically(path: Path, write: Callable[[IO[bytes]], Any]) -> Any:
     temporary = path.with_name(f".{path.name}.{os.getpid()}.tmp")
     try:
         with open(temporary, "wb") as out:
@@ -112,41 +278,33 @@ def _write_atomically(path: Path, write: Any) -> Any:
     return result
 
 
-def _write_nquads(store: StoreBackend, out: IO[bytes]) -> int:
-    """Gzip N-Quads (deterministic header: no file name, no time), streamed."""
-    counter = _Counter()
-    with gzip.GzipFile(fileobj=out, mode="wb", filename="", mtime=0) as packed:
-        with map_store_errors("cannot dump the store"):
-            quads = counter.count(store.quads())
-            ox.serialize(quads, cast(IO[bytes], packed), format=ox.RdfFormat.N_QUADS)
-    return counter.n
-
-
-def _write_turtle(store: StoreBackend, out: IO[bytes]) -> None:
-    triples = (ox.Triple(q.subject, q.predicate, q.object) for q in store.quads())
-    with map_store_errors("cannot dump the store"):
-        ox.serialize(triples, out, format=ox.RdfFormat.TURTLE, prefixes=PREFIXES)
-
-
 def _write_json(data: dict[str, Any], out: IO[bytes]) -> None:
     out.write(json.dumps(data, indent=2).encode("utf-8"))
 
 
-class _Counter:
-    """Counts the quads that pass through, so the manifest can say how many were written."""
+class _locked:
+    """An exclusive lock on a dumps directory (``.lock``), waited for."""
 
-    def __init__(self) -> None:
-        self.n = 0
+    def __init__(self, directory: Path) -> None:
+        self.directory = directory
+        self._handle: IO[bytes] | None = None
 
-    def count(self, quads: Iterator[ox.Quad]) -> Iterator[ox.Quad]:
-        for quad in quads:
-            self.n += 1
-            yield quad
+    def __enter__(self) -> None:
+        self.directory.mkdir(parents=True, exist_ok=True)
+        self._handle = open(self.directory / ".lock", "ab")
+        fcntl.flock(self._handle, fcntl.LOCK_EX)
+
+    def __exit__(self, *exc: object) -> None:
+        assert self._handle is not None
+        self._handle.close()
+
+
+# -- when the dumps are written -------------------------------------------------------------------
 
 
 def refresh_dumps(store: StoreBackend, server: ServerSettings) -> bool:
-    """:func:`write_dumps` into the configured directory (:func:`dumps_directory`), after a
-    harvest. A failure is logged, not raised: the harvest itself succeeded.
+    """:func:`write_dumps` into the configured directory (:func:`dumps_directory`). A failure
+    is logged, not raised: the harvest itself succeeded.
 
     :returns: whether the files were written.
     """
@@ -158,3 +316,80 @@ def refresh_dumps(store: StoreBackend, server: ServerSettings) -> bool:
     except (OSError, StoreError) as exc:
         log.error("could not write the dumps to %s: %s", directory, exc)
         return False
+
+
+class BackgroundDumps:
+    """Refreshes the dumps on a thread of its own after each :meth:`request` (requests made while
+    a refresh runs are folded into one more), so a scheduled harvest does not wait for them."""
+
+    def __init__(self, refresh: Callable[[], object]) -> None:
+        self._refresh = refresh
+        self._wanted = threading.Event()
+        self._stop = False
+        self._thread = threading.Thread(target=self._loop, name="meahub-dumps", daemon=True)
+        self._thread.start()
+
+    def request(self) -> None:
+        self._wanted.set()
+
+    def close(self, timeout: float | None = None) -> None:
+        """Stop after the refresh under way, if any."""
+        self._stop = True
+        self._wanted.set()
+        self._thread.join(timeout)
+
+    def _loop(self) -> None:
+        while True:
+            self._wanted.wait()
+            if self._stop:
+                return
+            self._wanted.clear()
+            try:
+                self._refresh()
+            except Exception:  # a refresh must never end the thread: log, and wait for the next
+                log.exception("refreshing the dumps failed")
+
+
+def spawn_refresh(store: StoreBackend, server: ServerSettings, log_file: Path) -> bool:
+    """Write the dumps of an on-disk store in a detached process that outlives this one (so
+    ``meahub harvest`` exits without waiting); its log goes to ``log_file``.
+
+    :returns: False when there is nothing to spawn for (no directory, no on-disk store).
+    """
+    directory = dumps_directory(server, store)
+    if directory is None or store.path is None:
+        return False
+    command = [sys.executable, "-m", __name__, str(store.path), str(directory)]
+    log_file.parent.mkdir(parents=True, exist_ok=True)
+    with open(log_file, "ab") as out:
+        subprocess.Popen(  # our own interpreter and module; paths as arguments, no shell
+            command,
+            stdin=subprocess.DEVNULL,
+            stdout=out,
+            stderr=out,
+            start_new_session=True,
+            close_fds=True,
+        )
+    log.info("writing the dumps to %s in the background (log: %s)", directory, log_file)
+    return True
+
+
+def _main(argv: Iterable[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(
+        prog=f"python -m {__name__}",
+        description="Write the dumps of the live generation of an on-disk MEA Hub store.",
+    )
+    parser.add_argument("store", type=Path, help="the store's [store] path")
+    parser.add_argument("directory", type=Path, help="the dumps directory")
+    args = parser.parse_args(list(argv) if argv is not None else None)
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(message)s")
+    try:
+        write_snapshot_dumps(open_snapshot(args.store), args.directory)
+    except (OSError, StoreError) as exc:
+        log.error("could not write the dumps to %s: %s", args.directory, exc)
+        return 1
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(_main())

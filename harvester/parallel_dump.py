@@ -20,13 +20,13 @@ from __future__ import annotations
 import collections
 import itertools
 import os
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
-from typing import IO
+from typing import IO, Any
 
 import pyoxigraph as ox
 
-__all__ = ["BLOCK_GRAPHS", "default_threads", "dump_nquads"]
+__all__ = ["BLOCK_GRAPHS", "Graph", "default_threads", "dump_blocks", "dump_nquads", "graph_nquads"]
 
 #: graphs dumped by one task: large enough that a task's overhead is noise, small enough that
 #: the blocks held in flight stay a few megabytes for MEA Hub's record graphs
@@ -34,6 +34,8 @@ BLOCK_GRAPHS = 64
 _MAX_THREADS = 4
 
 Graph = ox.NamedNode | ox.BlankNode
+#: what a thread makes of one block of graphs (bytes, or several byte strings at once)
+Render = Callable[[ox.Store, list[Graph]], Any]
 
 
 def default_threads() -> int:
@@ -52,10 +54,23 @@ def dump_nquads(store: ox.Store, output: IO[bytes], *, threads: int) -> None:
         store.dump(output, format=ox.RdfFormat.N_QUADS)
         return
     output.write(store.dump(format=ox.RdfFormat.N_TRIPLES, from_graph=ox.DefaultGraph()) or b"")
-    blocks = _blocks(store.named_graphs(), BLOCK_GRAPHS)
+    for data in dump_blocks(store, store.named_graphs(), _dump_block, threads=threads):
+        output.write(data)
+
+
+def dump_blocks(
+    store: ox.Store, graphs: Iterable[Graph], render: Render, *, threads: int
+) -> Iterator[Any]:
+    """``render(store, block)`` of each block of :data:`BLOCK_GRAPHS` graphs, in the order of
+    ``graphs``, computed by ``threads`` threads (``render`` should spend its time in code that
+    releases the GIL: pyoxigraph's dumps, zlib); at most ``2 x threads`` blocks are held."""
+    blocks = _blocks(graphs, BLOCK_GRAPHS)
+    if threads <= 1:
+        for block in blocks:
+            yield render(store, block)
+        return
     with ThreadPoolExecutor(threads, thread_name_prefix="meahub-dump") as pool:
-        for data in _in_order(pool, store, blocks, ahead=2 * threads):
-            output.write(data)
+        yield from _in_order(pool, store, blocks, render, ahead=2 * threads)
 
 
 def _blocks(graphs: Iterable[Graph], size: int) -> Iterator[list[Graph]]:
@@ -65,13 +80,17 @@ def _blocks(graphs: Iterable[Graph], size: int) -> Iterator[list[Graph]]:
 
 
 def _in_order(
-    pool: ThreadPoolExecutor, store: ox.Store, blocks: Iterator[list[Graph]], ahead: int
-) -> Iterator[bytes]:
-    """The dumped blocks in their order, with at most ``ahead`` of them submitted at a time."""
-    pending: collections.deque[Future[bytes]] = collections.deque()
+    pool: ThreadPoolExecutor,
+    store: ox.Store,
+    blocks: Iterator[list[Graph]],
+    render: Render,
+    ahead: int,
+) -> Iterator[Any]:
+    """The rendered blocks in their order, with at most ``ahead`` of them submitted at a time."""
+    pending: collections.deque[Future[Any]] = collections.deque()
     try:
         for block in blocks:
-            pending.append(pool.submit(_dump_block, store, block))
+            pending.append(pool.submit(render, store, block))
             if len(pending) >= ahead:
                 yield pending.popleft().result()
         while pending:
@@ -82,9 +101,10 @@ def _in_order(
 
 
 def _dump_block(store: ox.Store, graphs: list[Graph]) -> bytes:
-    return b"".join(_graph_nquads(store, graph) for graph in graphs)
+    return b"".join(graph_nquads(store, graph) for graph in graphs)
 
 
-def _graph_nquads(store: ox.Store, graph: Graph) -> bytes:
+def graph_nquads(store: ox.Store, graph: Graph) -> bytes:
+    """One named graph as N-Quads lines (its N-Triples dump with the graph name added)."""
     triples = store.dump(format=ox.RdfFormat.N_TRIPLES, from_graph=graph) or b""
     return triples.replace(b" .\n", b" " + str(graph).encode("utf-8") + b" .\n")

@@ -20,9 +20,12 @@ from __future__ import annotations
 import contextlib
 import fcntl
 import io
+import itertools
+import json
 import logging
 import os
 import shutil
+import threading
 import time
 import uuid
 import weakref
@@ -37,13 +40,17 @@ from .exceptions import QueryError, StoreError, StoreLockedError
 from .parallel_dump import default_threads, dump_nquads
 
 __all__ = [
+    "PARTS_FILE",
     "ChangeSet",
     "MeaStore",
+    "Snapshot",
     "QueryResult",
     "StagedStore",
+    "graph_part",
     "live_generation_dir",
     "map_store_errors",
     "nquads_text",
+    "open_snapshot",
     "query_store",
 ]
 
@@ -109,6 +116,31 @@ class ChangeSet:
     def __bool__(self) -> bool:
         return bool(self.replace or self.drop)
 
+    def parts(self) -> set[str]:
+        """The dump parts (:func:`graph_part`) of every graph this change replaces or drops."""
+        return {graph_part(g) for g in itertools.chain(self.replace, self.drop)}
+
+
+def graph_part(graph: str) -> str:
+    """The part of the dumps a graph belongs to: the segment after the last ``/graph/`` of its
+    IRI (``{base}graph/<source>/...`` is the source's, ``{base}graph/runs/...`` the run
+    history's, ``.../graph/shapes`` the shapes'), ``other`` for any other graph. A part of the
+    dumps is rewritten only when a write touched one of its graphs (see :class:`Snapshot`)."""
+    _, found, rest = graph.rpartition("/graph/")
+    return rest.split("/", 1)[0] or "other" if found else "other"
+
+
+@dataclass(frozen=True)
+class Snapshot:
+    """A published generation opened for reading, and the markers of its dump parts: each part
+    of the dumps has a marker that changes with every publish that touched a graph of the part
+    (None when the generation has none: every part counts as changed)."""
+
+    store: ox.Store
+    state: str
+    generation: str
+    markers: dict[str, str] | None
+
 
 class MeaStore:
     """An embedded Oxigraph store (on disk, or in memory when ``path`` is None).
@@ -122,6 +154,7 @@ class MeaStore:
         self.version = 0
         self._lock_file: IO[bytes] | None = None
         self._compacted_files: int | None = None
+        self._swap = threading.Lock()  # a snapshot sees the store and its generation together
         with map_store_errors(f"cannot open store at {path}"):
             if path is None:
                 self._store = ox.Store()
@@ -235,6 +268,16 @@ class MeaStore:
         with map_store_errors("export failed"):
             self._store.dump(output, **kwargs)
 
+    def snapshot(self) -> Snapshot | None:
+        """The live generation for a reader that must see one state throughout (the dumps);
+        None for an in-memory store, which has no immutable generation."""
+        if self.path is None:
+            return None
+        with self._swap:
+            store, generation = self._store, self.generation
+        markers = _read_parts(self.path / generation)
+        return Snapshot(store, f"{self.store_id}:{generation}", generation, markers)
+
     def quads(self) -> Iterator[ox.Quad]:
         """Every quad of the store (streamed)."""
         with map_store_errors("cannot read quads"):
@@ -270,12 +313,26 @@ class MeaStore:
             if optimize:
                 self._compacted_files = _sst_files(self.path / staged.name)
             live = ox.Store.read_only(str(self.path / staged.name))
+            markers = self._next_markers(live, staged.touched)
+            _write_parts(self.path / staged.name, markers)
             _write_pointer(self.path, staged.name)
             previous = self.generation
-            self._store, self.generation = live, staged.name
+            with self._swap:
+                self._store, self.generation = live, staged.name
             (self.path / previous / _SUPERSEDED).touch()
             _remove_other_generations(self.path, keep={staged.name, previous})
         self.version += 1
+
+    def _next_markers(self, staged: ox.Store, touched: set[str]) -> dict[str, str]:
+        """The live generation's part markers, with a new marker for each part ``touched``;
+        every part gets one when the live generation has none (made before parts existed)."""
+        assert self.path is not None
+        markers = _read_parts(self.path / self.generation)
+        if markers is None:
+            touched = touched | {graph_part(str(g)) for g in staged.named_graphs()}
+            markers = {}
+        fresh = uuid.uuid4().hex
+        return {**markers, **dict.fromkeys(touched, fresh)}
 
     def discard(self, staged: StagedStore) -> None:
         """Throw a staged generation away (the run failed)."""
@@ -290,6 +347,8 @@ class StagedStore:
     def __init__(self, name: str, store: ox.Store) -> None:
         self.name = name
         self.store = store
+        #: the dump parts of the graphs written or dropped (:func:`graph_part`)
+        self.touched: set[str] = set()
 
     def apply(self, changes: ChangeSet) -> None:
         """Write a batch to the staged copy. No reader sees a stage, so it needs no transaction:
@@ -298,6 +357,7 @@ class StagedStore:
         then to disk at once, so RocksDB's write buffers do not grow with the run."""
         if not changes:
             return
+        self.touched |= changes.parts()
         with map_store_errors("cannot write to the staged generation"):
             existing = [g for g in changes.replace if _may_have_graph(self.store, g)]
             removals = list(_delete_operations(changes.drop, existing))
@@ -323,6 +383,37 @@ _SUPERSEDED = "SUPERSEDED"
 #: Uncompacted files a generation may gather (about 11 a write: one per index) before a publish
 #: compacts it.
 COMPACT_AFTER_FILES = 40
+
+
+#: in a generation's folder: the markers of its dump parts (JSON), written before it is published
+PARTS_FILE = "PARTS.json"
+
+
+def _read_parts(folder: Path) -> dict[str, str] | None:
+    try:
+        data = json.loads((folder / PARTS_FILE).read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+    return data if isinstance(data, dict) else None
+
+
+def _write_parts(folder: Path, markers: dict[str, str]) -> None:
+    """Written into the staged folder before the pointer names it, so a published generation
+    always has the markers of its own content."""
+    (folder / PARTS_FILE).write_text(json.dumps(markers, sort_keys=True), encoding="utf-8")
+
+
+def open_snapshot(path: Path) -> Snapshot:
+    """The live generation of the on-disk store at ``path``, opened read-only by a process that
+    does not hold the store (the dumps written after ``meahub harvest`` exits).
+
+    :raises StoreError: when the store has no generation or it cannot be opened.
+    """
+    folder = live_generation_dir(path)
+    with map_store_errors(f"cannot open {folder}"):
+        store = ox.Store.read_only(str(folder))
+    state = f"{_store_id(path)}:{folder.name}"
+    return Snapshot(store, state, folder.name, _read_parts(folder))
 
 
 def _sst_files(folder: Path) -> int:

@@ -39,6 +39,7 @@ from harvester.dumps import (
     DUMP_FILES,
     MANIFEST,
     NQUADS_DUMP,
+    TRIG_DUMP,
     dumps_directory,
     read_manifest,
     write_dumps,
@@ -204,10 +205,11 @@ class VoidBuilder:
             yield _t(dist, RDF + "type", ox.NamedNode(DCAT + "Distribution"))
             yield _t(dist, DCAT + "downloadURL", url)
             yield _t(dist, DCAT + "mediaType", ox.NamedNode(IANA + media_type))
-            if name == NQUADS_DUMP:
-                yield _t(dist, DCAT + "compressFormat", ox.NamedNode(IANA + "application/gzip"))
+            yield _t(dist, DCAT + "compressFormat", ox.NamedNode(IANA + "application/gzip"))
             if manifest.get("written"):
                 yield _t(dist, DCTERMS + "modified", _datetime(manifest["written"]))
+            if manifest.get("generation"):
+                yield _t(dist, MEA + "storeGeneration", ox.Literal(manifest["generation"]))
 
     def _service(self) -> Iterator[ox.Triple]:
         service = ox.NamedNode(self.document + "#sparql")
@@ -359,6 +361,8 @@ class _Dumps:
 
     def serve(self, request: Request) -> Response:
         name = request.path_params["name"]
+        if name == RETIRED_TURTLE_DUMP and self.directory is not None:
+            return PlainTextResponse(_RETIRED, status_code=410)
         if name not in DUMP_FILES or self.directory is None:
             return PlainTextResponse("no such dump\n", status_code=404)
         path = self.directory / name
@@ -368,10 +372,17 @@ class _Dumps:
         stat = path.stat()
         etag, modified = file_tag(stat), float(int(stat.st_mtime))
         headers = validator_headers(etag, modified)
+        generation = read_manifest(self.directory).get("generation")
+        if generation:
+            headers["MEA-Store-Generation"] = str(generation)
         if is_not_modified(request.headers, etag, modified):
             return not_modified(headers)
-        return FileResponse(path, media_type=_media_type(name), headers=headers, stat_result=stat)
+        return FileResponse(path, media_type="application/gzip", headers=headers, stat_result=stat)
 
 
-def _media_type(name: str) -> str:
-    return "application/gzip" if name == NQUADS_DUMP else DUMP_FILES[name]
+#: the Turtle dump of earlier versions (the union graph: it lost every graph name)
+RETIRED_TURTLE_DUMP = "latest.ttl"
+_RETIRED = (
+    f"{RETIRED_TURTLE_DUMP} is no longer written: Turtle loses the graph names. "
+    f"Download {TRIG_DUMP} (TriG, gzip) or {NQUADS_DUMP} (N-Quads, gzip) instead.\n"
+)

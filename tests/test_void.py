@@ -11,7 +11,7 @@ import pyoxigraph as ox
 import pytest
 import rdflib
 
-from harvester.dumps import NQUADS_DUMP, TURTLE_DUMP, read_manifest, write_dumps
+from harvester.dumps import NQUADS_DUMP, TRIG_DUMP, read_manifest, write_dumps
 from harvester.exceptions import ConfigError
 from harvester.settings import ServerSettings, settings_from_mapping
 from sparql import caching, create_app
@@ -125,7 +125,7 @@ def test_void_in_json_ld_and_html(site: Site) -> None:
 def test_void_lists_the_dumps_as_distributions(site: Site) -> None:
     graph = _void(site.client)
     dumps = {str(d) for d in graph.objects(DATASET, VOID.dataDump)}
-    assert dumps == {HUB + "dumps/" + NQUADS_DUMP, HUB + "dumps/" + TURTLE_DUMP}
+    assert dumps == {HUB + "dumps/" + NQUADS_DUMP, HUB + "dumps/" + TRIG_DUMP}
     urls = {
         str(graph.value(d, DCAT.downloadURL)) for d in graph.objects(DATASET, DCAT.distribution)
     }
@@ -141,24 +141,32 @@ def test_nquads_dump_round_trips(site: Site) -> None:
     assert set(quads) == set(site.runtime.store.quads())
 
 
-def test_turtle_dump_parses(site: Site) -> None:
-    response = site.client.get("/dumps/" + TURTLE_DUMP)
-    assert response.headers["content-type"].startswith("text/turtle")
-    graph = rdflib.Graph().parse(data=response.content, format="turtle")
-    decisions = set(graph.subjects(rdflib.RDF.type, rdflib.URIRef(MEA + "Decision")))
+def test_trig_dump_parses_with_its_graph_names(site: Site) -> None:
+    response = site.client.get("/dumps/" + TRIG_DUMP)
+    assert response.headers["content-type"] == "application/gzip"
+    quads = list(ox.parse(gzip.decompress(response.content), format=ox.RdfFormat.TRIG))
+    assert set(quads) == set(site.runtime.store.quads())
+    a, decision = ox.NamedNode(str(rdflib.RDF.type)), ox.NamedNode(MEA + "Decision")
+    decisions = {q.subject for q in quads if q.predicate == a and q.object == decision}
     assert len(decisions) == len(site.dataset["Decisions"])
 
 
+def test_the_retired_turtle_dump_says_where_to_go(site: Site) -> None:
+    response = site.client.get("/dumps/latest.ttl")
+    assert response.status_code == 410
+    assert TRIG_DUMP in response.text and NQUADS_DUMP in response.text
+
+
 def test_dumps_revalidate_with_etag_and_last_modified(site: Site) -> None:
-    first = site.client.get("/dumps/" + TURTLE_DUMP)
+    first = site.client.get("/dumps/" + TRIG_DUMP)
     etag, modified = first.headers["etag"], first.headers["last-modified"]
     assert (
-        site.client.get("/dumps/" + TURTLE_DUMP, headers={"If-None-Match": etag}).status_code == 304
+        site.client.get("/dumps/" + TRIG_DUMP, headers={"If-None-Match": etag}).status_code == 304
     )
-    since = site.client.get("/dumps/" + TURTLE_DUMP, headers={"If-Modified-Since": modified})
+    since = site.client.get("/dumps/" + TRIG_DUMP, headers={"If-Modified-Since": modified})
     assert since.status_code == 304
     assert (
-        site.client.get("/dumps/" + TURTLE_DUMP, headers={"If-None-Match": '"other"'}).status_code
+        site.client.get("/dumps/" + TRIG_DUMP, headers={"If-None-Match": '"other"'}).status_code
         == 200
     )
 
@@ -254,11 +262,11 @@ def test_a_harvest_changes_the_void_validators(site: Site, monkeypatch: pytest.M
 
 def test_writing_the_dumps_changes_the_void_validators(site: Site) -> None:
     # the description says when the dumps were written: writing them changes it
-    distribution = rdflib.URIRef(HUB + ".well-known/void#dump-" + TURTLE_DUMP)
+    distribution = rdflib.URIRef(HUB + ".well-known/void#dump-" + TRIG_DUMP)
     first = site.client.get(VOID_PATH, headers={"Accept": "text/turtle"})
     graph = rdflib.Graph().parse(data=first.content, format="turtle")
     assert graph.value(distribution, DCTERMS.modified) is None
-    assert site.client.get("/dumps/" + TURTLE_DUMP).status_code == 200  # written now
+    assert site.client.get("/dumps/" + TRIG_DUMP).status_code == 200  # written now
     current = {"Accept": "text/turtle", "If-None-Match": first.headers["etag"]}
     again = site.client.get(VOID_PATH, headers=current)
     assert again.status_code == 200
