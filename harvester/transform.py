@@ -8,6 +8,7 @@ from __future__ import annotations
 import dataclasses
 import logging
 import os
+import threading
 from collections.abc import Sequence
 from concurrent.futures import Future, ProcessPoolExecutor
 from dataclasses import dataclass
@@ -25,7 +26,7 @@ from .raw import Archived, archive_form, payload_hash
 from .store import nquads_text
 from .validate import ShapeChecker
 
-__all__ = ["Job", "Transformed", "Transformer", "TransformPool"]
+__all__ = ["Job", "TransformPool", "Transformed", "Transformer", "shutdown_workers"]
 
 log = logging.getLogger(__name__)
 
@@ -116,48 +117,103 @@ class Transformer:
 
 # -- worker processes ---------------------------------------------------------------------------
 
-_WORKER: Transformer | None = None
+#: a worker's transformers, built at the first batch of each (kind, mappings, linking) it gets
+_TRANSFORMERS: dict[tuple[str, str, bool, float], Transformer] = {}
 
 
-def _init_worker(kind: str, linking: bool, threshold: float) -> None:
-    global _WORKER
+def _init_worker() -> None:
     keep_heap_compact()
-    linker = Linker.from_ontology() if linking else None
-    registry = MappingRegistry.load(MAPPINGS_DIR, kind)
-    _WORKER = Transformer(registry, ShapeChecker.from_file(), Enricher(linker, threshold))
 
 
-def _run_batch(jobs: Sequence[Job], ctx: MappingContext) -> list[Transformed]:
-    assert _WORKER is not None, "worker not initialised"
-    return _WORKER.batch(jobs, ctx)
+def _transformer(key: tuple[str, str, bool, float]) -> Transformer:
+    transformer = _TRANSFORMERS.get(key)
+    if transformer is None:
+        kind, _, linking, threshold = key
+        linker = Linker.from_ontology() if linking else None
+        registry = MappingRegistry.load(MAPPINGS_DIR, kind)
+        transformer = Transformer(registry, ShapeChecker.from_file(), Enricher(linker, threshold))
+        _TRANSFORMERS[key] = transformer
+    return transformer
 
 
-class TransformPool:
-    """Worker processes (``forkserver``: never fork a process holding RocksDB handles) that
-    transform batches of records while the harvester goes on fetching and writing.
+def _run_batch(
+    key: tuple[str, str, bool, float], jobs: Sequence[Job], ctx: MappingContext
+) -> list[Transformed]:
+    return _transformer(key).batch(jobs, ctx)
 
-    :param workers: processes to start (lazily, at the first batch).
-    """
 
-    def __init__(self, kind: str, *, linking: bool, threshold: float, workers: int) -> None:
-        self._args = (kind, linking, threshold)
-        self._workers = workers
+class _Workers:
+    """The process's one set of worker processes (``forkserver``: never fork a process holding
+    RocksDB handles), started at the first batch and shared by every run of the process (a
+    command harvesting several sources, or a server's scheduled runs): starting them costs
+    about 0.3 CPU-s each, and each then builds a source kind's transformer once."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
         self._executor: ProcessPoolExecutor | None = None
+        self._size = 0
 
-    def submit(self, jobs: Sequence[Job], ctx: MappingContext) -> Future[list[Transformed]]:
-        if self._executor is None:
-            import multiprocessing
+    def get(self, size: int) -> ProcessPoolExecutor:
+        with self._lock:
+            broken = self._executor is not None and getattr(self._executor, "_broken", False)
+            if self._executor is None or self._size != size or broken:
+                self._shutdown()
+                self._executor, self._size = self._start(size), size
+            return self._executor
 
-            context = multiprocessing.get_context("forkserver")
-            self._executor = ProcessPoolExecutor(
-                self._workers, mp_context=context, initializer=_init_worker, initargs=self._args
-            )
-        return self._executor.submit(_run_batch, list(jobs), ctx)
+    def shutdown(self) -> None:
+        with self._lock:
+            self._shutdown()
 
-    def close(self) -> None:
+    def _shutdown(self) -> None:
         if self._executor is not None:
             self._executor.shutdown(wait=True, cancel_futures=True)
             self._executor = None
+
+    @staticmethod
+    def _start(size: int) -> ProcessPoolExecutor:
+        import multiprocessing
+
+        context = multiprocessing.get_context("forkserver")
+        # The fork server imports the transform once; each worker forked from it has it loaded.
+        context.set_forkserver_preload(["__main__", __name__])
+        return ProcessPoolExecutor(size, mp_context=context, initializer=_init_worker)
+
+
+_WORKERS = _Workers()
+
+
+def shutdown_workers() -> None:
+    """Stop the process's transform workers (they start again at the next batch)."""
+    _WORKERS.shutdown()
+
+
+class TransformPool:
+    """One run's handle on the process's transform workers: batches of records are transformed
+    there while the harvester goes on fetching and writing.
+
+    :param workers: worker processes (started at the first batch, kept for later runs).
+    """
+
+    def __init__(self, kind: str, *, linking: bool, threshold: float, workers: int) -> None:
+        digest = MappingRegistry.load(MAPPINGS_DIR, kind).digest
+        self._key = (kind, digest, linking, threshold)
+        self._workers = workers
+        self._submitted: list[Future[list[Transformed]]] = []
+
+    def submit(self, jobs: Sequence[Job], ctx: MappingContext) -> Future[list[Transformed]]:
+        """One batch (pickled once, as one task)."""
+        executor = _WORKERS.get(self._workers)
+        future = executor.submit(_run_batch, self._key, list(jobs), ctx)
+        self._submitted = [f for f in self._submitted if not f.done()]
+        self._submitted.append(future)
+        return future
+
+    def close(self) -> None:
+        """Cancel this run's batches not yet started (the workers stay for the next run)."""
+        for future in self._submitted:
+            future.cancel()
+        self._submitted = []
 
 
 def default_workers() -> int:
