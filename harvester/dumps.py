@@ -350,6 +350,10 @@ class BackgroundDumps:
                 log.exception("refreshing the dumps failed")
 
 
+#: writers spawned by this process and maybe still running (kept, so none is reaped as garbage)
+_SPAWNED: list[subprocess.Popen[bytes]] = []
+
+
 def spawn_refresh(store: StoreBackend, server: ServerSettings, log_file: Path) -> bool:
     """Write the dumps of an on-disk store in a detached process that outlives this one (so
     ``meahub harvest`` exits without waiting); its log goes to ``log_file``.
@@ -361,8 +365,9 @@ def spawn_refresh(store: StoreBackend, server: ServerSettings, log_file: Path) -
         return False
     command = [sys.executable, "-m", __name__, str(store.path), str(directory)]
     log_file.parent.mkdir(parents=True, exist_ok=True)
+    _SPAWNED[:] = [p for p in _SPAWNED if p.poll() is None]  # reap the finished ones
     with open(log_file, "ab") as out:
-        subprocess.Popen(  # our own interpreter and module; paths as arguments, no shell
+        process = subprocess.Popen(  # our own interpreter and module; paths as arguments
             command,
             stdin=subprocess.DEVNULL,
             stdout=out,
@@ -370,6 +375,7 @@ def spawn_refresh(store: StoreBackend, server: ServerSettings, log_file: Path) -
             start_new_session=True,
             close_fds=True,
         )
+    _SPAWNED.append(process)
     log.info("writing the dumps to %s in the background (log: %s)", directory, log_file)
     return True
 

@@ -603,6 +603,10 @@ class RemoteStore:
 
     # -- the writer lease ----------------------------------------------------------------------
 
+    def compaction_deferred(self) -> contextlib.AbstractContextManager[None]:
+        """Nothing to defer: the remote engine compacts on its own."""
+        return contextlib.nullcontext()
+
     @contextlib.contextmanager
     def writer_lease(self) -> Iterator[None]:
         """Hold the store's writer lease (:mod:`harvester.lease`) while the block runs; nested

@@ -32,12 +32,15 @@ import weakref
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import IO, Any
+from typing import IO, TYPE_CHECKING, Any
 
 import pyoxigraph as ox
 
 from .exceptions import QueryError, StoreError, StoreLockedError
 from .parallel_dump import default_threads, dump_nquads
+
+if TYPE_CHECKING:  # the search index hook (harvester.search)
+    from .search.sync import PublishHook
 
 __all__ = [
     "PARTS_FILE",
@@ -155,6 +158,7 @@ class MeaStore:
         self._lock_file: IO[bytes] | None = None
         self._compacted_files: int | None = None
         self._swap = threading.Lock()  # a snapshot sees the store and its generation together
+        self._defer_compaction = False
         with map_store_errors(f"cannot open store at {path}"):
             if path is None:
                 self._store = ox.Store()
@@ -212,6 +216,9 @@ class MeaStore:
 
     #: a large run writes to a staged generation, published at once (see :meth:`stage`)
     write_batch_quads: int | None = None
+    #: told what each write changed before readers can see it (the search index,
+    #: :func:`harvester.search.sync.attach`); None: nothing to tell
+    publish_hook: PublishHook | None = None
 
     def writer_lease(self) -> contextlib.AbstractContextManager[None]:
         """Nothing to take: the advisory lock taken at open already makes this process the only
@@ -229,6 +236,8 @@ class MeaStore:
             return
         staged = self.stage()
         if staged is None:
+            if self.publish_hook is not None:  # search index hook (harvester.search)
+                self.publish_hook.before_apply(self.version + 1, changes, self._store)
             _apply(self._store, changes)
             self.version += 1
             return
@@ -237,7 +246,7 @@ class MeaStore:
         except BaseException:
             self.discard(staged)
             raise
-        self.publish(staged, optimize=self._needs_compaction(staged))
+        self.publish(staged, optimize=self.needs_compaction(staged))
 
     def replace_graph(self, graph: str, quads: Iterable[ox.Quad]) -> None:
         """Replace one graph atomically."""
@@ -295,6 +304,41 @@ class MeaStore:
             self._store.backup(str(self.path / name))
             return StagedStore(name, ox.Store(str(self.path / name)))
 
+    @contextlib.contextmanager
+    def compaction_deferred(self) -> Iterator[None]:
+        """Publishes within do not compact; at the end, the live generation is compacted once
+        when the files added since the last compaction pass the bound (one ``optimize`` of the
+        whole store, not one per source: 2.4-2.9 s against 9.1 s for four sources)."""
+        if self.path is None or self._defer_compaction:
+            yield
+            return
+        self._defer_compaction = True
+        try:
+            yield
+        finally:
+            self._defer_compaction = False
+        self.compact_if_needed()
+
+    def compact_if_needed(self) -> bool:
+        """Compact the live generation (as a new one, same content) when its uncompacted files
+        pass the bound; :returns: whether it did."""
+        if self.path is None:
+            return False
+        files = _sst_files(self.path / self.generation)
+        if (
+            self._compacted_files is not None
+            and files - self._compacted_files <= COMPACT_AFTER_FILES
+        ):
+            return False
+        staged = self.stage()
+        assert staged is not None
+        self.publish(staged, optimize=True)
+        return True
+
+    def needs_compaction(self, staged: StagedStore) -> bool:
+        """Whether publishing ``staged`` should compact it (never while deferred)."""
+        return not self._defer_compaction and self._needs_compaction(staged)
+
     def _needs_compaction(self, staged: StagedStore) -> bool:
         """Every write adds level-0 files (about one per index) that a read-only generation
         never compacts: after one harvest the user-story queries ran 1.5x slower (115 against
@@ -313,6 +357,8 @@ class MeaStore:
             if optimize:
                 self._compacted_files = _sst_files(self.path / staged.name)
             live = ox.Store.read_only(str(self.path / staged.name))
+            if self.publish_hook is not None:  # search index hook (harvester.search)
+                self.publish_hook.before_publish(staged.name, staged.graphs, live)
             markers = self._next_markers(live, staged.touched)
             _write_parts(self.path / staged.name, markers)
             _write_pointer(self.path, staged.name)
@@ -349,6 +395,8 @@ class StagedStore:
         self.store = store
         #: the dump parts of the graphs written or dropped (:func:`graph_part`)
         self.touched: set[str] = set()
+        #: every graph written or dropped (for the search index hook, harvester.search)
+        self.graphs: set[str] = set()
 
     def apply(self, changes: ChangeSet) -> None:
         """Write a batch to the staged copy. No reader sees a stage, so it needs no transaction:
@@ -358,6 +406,7 @@ class StagedStore:
         if not changes:
             return
         self.touched |= changes.parts()
+        self.graphs.update(changes.replace, changes.drop)
         with map_store_errors("cannot write to the staged generation"):
             existing = [g for g in changes.replace if _may_have_graph(self.store, g)]
             removals = list(_delete_operations(changes.drop, existing))

@@ -77,6 +77,10 @@ class StoreBackend(Protocol):
 
     def discard(self, staged: StagedStore) -> None: ...
 
+    def compaction_deferred(self) -> contextlib.AbstractContextManager[None]:
+        """Writes within publish without compacting; compacted once at the end if needed."""
+        ...
+
     def writer_lease(self) -> contextlib.AbstractContextManager[None]:
         """Held around a harvest or linking run: exactly one writer at a time.
 

@@ -23,7 +23,7 @@ from collections.abc import Callable, Iterable
 import pyoxigraph as ox
 
 from .exceptions import StoreError
-from .store import ChangeSet, StagedStore
+from .store import ChangeSet, MeaStore, StagedStore
 from .store_api import StoreBackend
 
 __all__ = ["DEFAULT_BATCH_QUADS", "ChangeWriter"]
@@ -157,7 +157,9 @@ class ChangeWriter:
                 self._discard(writer)
                 raise
             if writer.staged is not None:
-                self.store.publish(writer.staged, optimize=True)
+                store = self.store
+                optimize = not isinstance(store, MeaStore) or store.needs_compaction(writer.staged)
+                store.publish(writer.staged, optimize=optimize)
         self.pending = ChangeSet()
 
     def abort(self) -> None:

@@ -174,3 +174,30 @@ def test_background_dumps_fold_requests_and_survive_a_failure() -> None:
     time.sleep(0.2)
     assert len(calls) == 2
     background.close(timeout=5)
+
+
+def test_spawned_writer_outlives_the_call_and_writes_the_dumps(
+    store: MeaStore, tmp_path: Path
+) -> None:
+    from harvester.dumps import spawn_refresh
+    from harvester.settings import ServerSettings
+
+    directory, log_file = tmp_path / "dumps", tmp_path / "state" / "dumps.log"
+    server = ServerSettings(base_iri=HUB, dumps_dir=directory)
+    started = time.monotonic()
+    assert spawn_refresh(store, server, log_file) is True
+    assert time.monotonic() - started < 2  # the caller does not wait for the dump
+    deadline = time.monotonic() + 60
+    while not read_manifest(directory) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert read_manifest(directory)["generation"] == store.generation
+    assert _dumped(directory, NQUADS_DUMP, ox.RdfFormat.N_QUADS) == set(store.quads())
+    assert "wrote dumps" in log_file.read_text()
+
+
+def test_nothing_is_spawned_for_an_in_memory_store(tmp_path: Path) -> None:
+    from harvester.dumps import spawn_refresh
+    from harvester.settings import ServerSettings
+
+    server = ServerSettings(base_iri=HUB, dumps_dir=tmp_path / "dumps")
+    assert spawn_refresh(MeaStore(None), server, tmp_path / "dumps.log") is False

@@ -1,0 +1,80 @@
+"""One compaction per command: publishes inside ``compaction_deferred`` never optimize, and the
+live generation is compacted once at the end when its uncompacted files pass the bound."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pyoxigraph as ox
+import pytest
+
+from harvester.store import ChangeSet, MeaStore, StagedStore
+from harvester.writer import ChangeWriter
+
+HUB = "http://hub.test/"
+
+
+def _write(store: MeaStore, source: str, records: int) -> None:
+    writer = ChangeWriter(store, batch_quads=50)  # small batches: a staged generation
+    for n in range(records):
+        graph = f"{HUB}graph/{source}/Decisions/{n}"
+        quads = [
+            ox.Quad(
+                ox.NamedNode(f"{HUB}d/{n}/{k}"),
+                ox.NamedNode(HUB + "p"),
+                ox.Literal(str(k)),
+                ox.NamedNode(graph),
+            )
+            for k in range(10)
+        ]
+        writer.put_graph(graph, quads)
+    writer.commit()
+
+
+@pytest.fixture
+def optimized(monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    calls: list[str] = []
+    close = StagedStore.close
+
+    def spy(self: StagedStore, *, optimize: bool = False) -> None:
+        if optimize:
+            calls.append(self.name)
+        close(self, optimize=optimize)
+
+    monkeypatch.setattr(StagedStore, "close", spy)
+    return calls
+
+
+def test_publishes_inside_the_block_do_not_compact(tmp_path: Path, optimized: list[str]) -> None:
+    store = MeaStore(tmp_path / "store")
+    with store.compaction_deferred():
+        for source in ("a", "b", "c"):
+            _write(store, source, 40)
+        assert optimized == []
+        inside = store.generation
+    assert optimized == [store.generation] != [inside]  # once, after the block, as a new generation
+    assert len(store) == 3 * 40 * 10
+    store.close()
+
+
+def test_without_the_block_a_large_run_compacts_as_before(
+    tmp_path: Path, optimized: list[str]
+) -> None:
+    store = MeaStore(tmp_path / "store")
+    _write(store, "a", 40)
+    assert optimized == [store.generation]
+    store.close()
+
+
+def test_a_small_block_with_little_debt_is_not_compacted_again(
+    tmp_path: Path, optimized: list[str]
+) -> None:
+    store = MeaStore(tmp_path / "store")
+    _write(store, "a", 40)  # compacted here
+    optimized.clear()
+    with store.compaction_deferred():
+        changes = ChangeSet()
+        changes.put_graph(f"{HUB}graph/a/Decisions/x", [])
+        store.apply(changes)
+    assert optimized == []
+    store.close()
