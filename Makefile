@@ -4,7 +4,7 @@ VENV   ?= .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-stamp
 
-.PHONY: install run test test-virtuoso lint check bench eval-linking clean static browser
+.PHONY: install run test test-virtuoso lint check bench eval-linking clean static browser axe
 
 install: $(STAMP) static
 
@@ -44,12 +44,31 @@ browser:
 	    || echo "could not install chromium: the browser test will be skipped"; \
 	  else echo "chromium not found: the browser test will be skipped"; fi; }
 
+# The analyst pages' accessibility check (tests/test_pages_browser.py) runs axe-core, from the
+# npm registry, in the browser; its script is copied into the virtualenv ($(AXE_DIR), not in
+# git). Without npm (or the registry) that one check is skipped, with the reason.
+AXE_VERSION := 4.14.1
+AXE_DIR     := $(VENV)/share/axe-core
+
+axe: $(AXE_DIR)/axe.min.js
+
+$(AXE_DIR)/axe.min.js:
+	@if command -v npm >/dev/null 2>&1; then \
+	  tmp=$$(mktemp -d) && \
+	  if (cd $$tmp && npm install --silent --no-audit --no-fund --no-save \
+	        axe-core@$(AXE_VERSION) >/dev/null 2>&1); then \
+	    mkdir -p $(AXE_DIR) && \
+	    cp $$tmp/node_modules/axe-core/axe.min.js $$tmp/node_modules/axe-core/LICENSE $(AXE_DIR)/; \
+	  else echo "npm install axe-core failed: the accessibility check will be skipped"; fi; \
+	  rm -rf $$tmp; \
+	else echo "npm not found: the accessibility check will be skipped"; fi
+
 ## make run: harvest the bundled demo source into the embedded store, then serve SPARQL
 run: install
 	$(BIN)/meahub demo
 
 ## make test: lint, type-check and the whole test suite
-test: install browser check
+test: install browser axe check
 	$(BIN)/python -m pytest
 
 ## make test-virtuoso: the remote-store tests against OpenLink Virtuoso (Debian package

@@ -15,6 +15,7 @@ from starlette.responses import HTMLResponse
 
 __all__ = [
     "CSP",
+    "NAVIGATION",
     "SECURITY_HEADERS",
     "esc",
     "html_response",
@@ -63,15 +64,29 @@ def page(
         '<link rel="stylesheet" href="/static/page.css">\n'
         + "".join(line + "\n" for line in head)
         + "</head>\n<body>\n"
-        + _navigation()
-        + f"<main>\n<h1{heading_lang}>{esc(title)}</h1>\n{body}\n</main>\n</body>\n</html>\n"
+        + _header()
+        + f'<main id="content">\n<h1{heading_lang}>{esc(title)}</h1>\n{body}\n</main>\n'
+        "</body>\n</html>\n"
     )
 
 
-def _navigation() -> str:
-    items = [("/", "Query"), ("/.well-known/void", "Dataset"), ("/def", "Ontology")]
-    links = " · ".join(link(href, text) for href, text in items)
-    return f'<nav><a class="brand" href="/">MEA Hub</a> {links}</nav>\n'
+#: The site header's links: every page reaches these without JavaScript.
+NAVIGATION = (
+    ("/", "Query"),
+    ("/gaps", "Gap matrix"),
+    ("/targets", "Aichi targets"),
+    ("/.well-known/void", "Dataset"),
+    ("/def", "Ontology"),
+)
+
+
+def _header() -> str:
+    links = "".join(f"<li>{link(href, text)}</li>" for href, text in NAVIGATION)
+    return (
+        '<header>\n<a class="skip" href="#content">Skip to content</a>\n'
+        '<nav aria-label="Site"><a class="brand" href="/">MEA Hub</a>'
+        f"<ul>{links}</ul></nav>\n</header>\n"
+    )
 
 
 def html_response(

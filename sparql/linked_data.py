@@ -23,7 +23,9 @@ never a 304.
 from __future__ import annotations
 
 import logging
+import time
 from collections.abc import Callable, Sequence
+from typing import Protocol
 from urllib.parse import quote, urlencode
 
 import pyoxigraph as ox
@@ -47,6 +49,7 @@ __all__ = [
     "HTML",
     "LD_FORMATS",
     "LinkedData",
+    "PageRenderer",
     "alternates",
     "fallback_route",
     "linked_data_routes",
@@ -68,12 +71,25 @@ _OWN_PARAMS = ("format", "lang")  # parameters a page's links to other formats d
 Handler = Callable[[Request], Response]
 
 
-class LinkedData:
-    """The handlers, over one store and one IRI policy."""
+class PageRenderer(Protocol):
+    """Pages of their own for some IRIs (:class:`sparql.pages.SitePages`): the HTML of
+    ``iri``, or None for the generic page. Raises ``ValueError`` for an unusable parameter."""
 
-    def __init__(self, store: StoreBackend, linker: Linker) -> None:
+    def render(
+        self, request: Request, iri: str, languages: Sequence[str], alternates: Sequence[Alternate]
+    ) -> str | None: ...
+
+
+class LinkedData:
+    """The handlers, over one store and one IRI policy; ``pages`` renders the HTML of the IRIs
+    it knows (decisions, treaties, countries, targets), the generic page the rest."""
+
+    def __init__(
+        self, store: StoreBackend, linker: Linker, pages: PageRenderer | None = None
+    ) -> None:
         self.store = store
         self.linker = linker
+        self.pages = pages
         self.cache = Revalidator(StoreVersion(store))
 
     def ontology(self, request: Request) -> Response:
@@ -104,6 +120,10 @@ class LinkedData:
         check = self.cache.check(request.headers, ["resource", iri, *parts], _VARY)
         if check.not_modified:
             return not_modified(check.headers)
+        if choice.format is HTML and self.pages is not None:
+            own = self._own_page(request, iri, languages)
+            if own is not None:
+                return self.cache.finish(check, own)
         found = describe(self.store, iri)
         if found is None:
             return _not_found(iri, choice)
@@ -111,14 +131,28 @@ class LinkedData:
             return self.cache.finish(check, self._page(request, found, languages))
         return self.cache.finish(check, _rdf(found, choice))
 
+    def _own_page(self, request: Request, iri: str, languages: Sequence[str]) -> Response | None:
+        assert self.pages is not None
+        started = time.perf_counter()
+        try:
+            body = self.pages.render(request, iri, languages, alternates(request))
+        except ValueError as exc:
+            return PlainTextResponse(f"{exc}\n", status_code=400, headers=_VARY)
+        if body is None:
+            return None
+        timing = {"Server-Timing": f"page;dur={(time.perf_counter() - started) * 1000:.1f}"}
+        return html_response(body, headers={**_VARY, **timing})
+
     def _page(self, request: Request, found: Description, languages: Sequence[str]) -> Response:
         ctx = PageContext(self.linker, languages, alternates(request))
         return html_response(render_resource(found, ctx), headers=_VARY)
 
 
-def linked_data_routes(store: StoreBackend, settings: ServerSettings) -> list[Route]:
+def linked_data_routes(
+    store: StoreBackend, settings: ServerSettings, pages: PageRenderer | None = None
+) -> list[Route]:
     """``/def``, ``/def/<term>`` and ``/resource`` (see the module docstring)."""
-    ld = LinkedData(store, Linker(settings.base_iri))
+    ld = LinkedData(store, Linker(settings.base_iri), pages)
     return [
         Route("/def", ld.ontology, methods=["GET"], name="ontology"),
         Route("/def/{term:path}", ld.term, methods=["GET"], name="ontology-term"),
@@ -126,9 +160,11 @@ def linked_data_routes(store: StoreBackend, settings: ServerSettings) -> list[Ro
     ]
 
 
-def fallback_route(store: StoreBackend, settings: ServerSettings) -> Route:
+def fallback_route(
+    store: StoreBackend, settings: ServerSettings, pages: PageRenderer | None = None
+) -> Route:
     """``/<path>`` for IRIs under ``base_iri``: register it after every other route."""
-    ld = LinkedData(store, Linker(settings.base_iri))
+    ld = LinkedData(store, Linker(settings.base_iri), pages)
     return Route("/{path:path}", ld.minted, methods=["GET"], name="minted")
 
 

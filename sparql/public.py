@@ -1,9 +1,12 @@
-"""The public face around the SPARQL endpoint: query page, linked data, dataset description.
+"""The public face around the SPARQL endpoint: query page, analyst pages, linked data, dataset
+description.
 
 :func:`with_public_routes` wraps the application's own routes: the query page (``/``) and the
-static files, ``/def``, ``/resource``, ``/.well-known/void`` and ``/dumps/...`` go first, and the
-fallback route that dereferences every IRI under ``base_iri`` goes last, so it answers only for
-paths nothing else claims.
+static files, the analyst pages (``/gaps``, ``/targets``, ``/aichi/...``, ``/country/...``,
+``/treaty/...``; :mod:`sparql.pages`), ``/def``, ``/resource``, ``/.well-known/void`` and
+``/dumps/...`` go first, and the fallback route that dereferences every IRI under ``base_iri``
+goes last, so it answers only for paths nothing else claims. The linked-data routes show the
+analyst pages as the HTML of the IRIs they cover.
 """
 
 from __future__ import annotations
@@ -16,7 +19,9 @@ from starlette.routing import BaseRoute
 from harvester.settings import ServerSettings
 from harvester.store_api import StoreBackend
 
-from .linked_data import fallback_route, linked_data_routes
+from .linked_data import LinkedData, fallback_route, linked_data_routes
+from .links import Linker
+from .pages import SitePages
 from .query_page import query_page_routes
 from .void import void_routes
 
@@ -30,10 +35,13 @@ def with_public_routes(
     status: Callable[[], dict[str, Any]] | None = None,
 ) -> list[BaseRoute]:
     """``routes`` with the public pages before them and the IRI fallback after them."""
+    linker = Linker(settings.base_iri)
+    pages = SitePages(store, linker, timeout=settings.query_timeout)
     return [
         *query_page_routes(),
-        *linked_data_routes(store, settings),
+        *pages.routes(LinkedData(store, linker, pages)),
+        *linked_data_routes(store, settings, pages),
         *void_routes(store, settings, status),
         *routes,
-        fallback_route(store, settings),
+        fallback_route(store, settings, pages),
     ]

@@ -180,9 +180,12 @@ def test_title_in_the_requested_language(
 
 
 def test_page_shows_properties_parts_provenance_and_formats(site: Site) -> None:
+    # A meeting keeps the generic page; a decision has its own (sparql/pages, issue 16).
+    generic = site.client.get(path_of(_meeting(site, site.decision)), headers=HTML).text
+    assert 'href="/def/treaty"' in generic  # property links go to local ontology pages
+    assert 'href="/resource?iri=https%3A%2F%2Fw3id.org%2Fmea%2Ftreaty%2F' in generic
     text = site.client.get(path_of(site.decision), headers=HTML).text
-    assert 'href="/def/treaty"' in text  # property links go to local ontology pages
-    assert 'href="/resource?iri=https%3A%2F%2Fw3id.org%2Fmea%2Ftreaty%2F' in text
+    assert 'href="/treaty/' in text  # the treaty's page
     assert f'href="{path_of(site.decision)}/file/1"' in text  # an owned node, locally
     assert 'id="provenance"' in text
     assert 'href="http://prov.test/informea.svc/Decisions(' in text  # prov:wasDerivedFrom
