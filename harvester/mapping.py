@@ -12,8 +12,9 @@ import logging
 import mimetypes
 import re
 import tomllib
-from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, field
+from collections import Counter
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -67,8 +68,13 @@ FIELD_TYPES = frozenset(
         "text",
         "aichi",
         "gbf",
+        "gbf-goal",
     }
 )
+#: Kunming-Montreal GBF goals (https://w3id.org/mea/gbf/goal-A..D): ``GBF-GOAL-A``, ``Goal B``.
+_GBF_GOAL_PREFIX = "https://w3id.org/mea/gbf/goal-"
+_GBF_GOAL_RE = re.compile(r"^(?:(?:km)?gbf[\s_-]*)?(?:goal|g)[\s_-]*([a-d])$", re.I)
+_GBF_GOALS = frozenset("ABCD")
 
 
 def encode_segment(value: str) -> str:
@@ -122,11 +128,15 @@ class FieldSpec:
     aliases: tuple[str, ...] = ()
     required: bool = False
     item: str | None = None
+    item_only: bool = False
     template: str | None = None
     lang: str = "und"
     lowercase: bool = False
     strict: bool = False
     nested: RecordMapping | None = None
+    # another field of the same mapping writes the same property: values are de-duplicated
+    # across both (``treaties`` and the treaties of ``roles``)
+    shared: bool = False
 
     @classmethod
     def parse(cls, table: Mapping[str, Any], where: str) -> FieldSpec:
@@ -143,6 +153,7 @@ class FieldSpec:
                 aliases=tuple(table.get("aliases", ())),
                 required=bool(table.get("required", False)),
                 item=table.get("item"),
+                item_only=bool(table.get("item_only", False)),
                 template=table.get("template"),
                 lang=str(table.get("lang", "und")),
                 lowercase=bool(table.get("lowercase", False)),
@@ -172,6 +183,8 @@ class RecordMapping:
     has_updated: bool = True
     prepare: str | None = None
     provenance: bool = False
+    each: str | None = None
+    key: tuple[str, ...] = ()
     digest: str = ""
     path: Path | None = None
 
@@ -197,7 +210,7 @@ class RecordMapping:
     @classmethod
     def _from_table(cls, table: Mapping[str, Any], where: str) -> RecordMapping:
         try:
-            fields = tuple(
+            fields = _mark_shared(
                 FieldSpec.parse(f, f"{where} field #{i + 1}")
                 for i, f in enumerate(table.get("fields", []))
             )
@@ -210,6 +223,8 @@ class RecordMapping:
                 has_updated=bool(table.get("has_updated", True)),
                 prepare=_preparer_name(table.get("prepare"), where),
                 provenance=bool(table.get("provenance", False)),
+                each=None if table.get("each") is None else str(table["each"]),
+                key=tuple(str(name) for name in table.get("key", ())),
             )
         except KeyError as exc:
             raise ConfigError(f"{where}: missing key {exc}") from exc
@@ -271,6 +286,13 @@ class RecordMapping:
                 raise MappingError(f"required field {spec.source!r} is missing or empty")
 
 
+def _mark_shared(specs: Iterator[FieldSpec]) -> tuple[FieldSpec, ...]:
+    """The field specs, those whose property another field also writes marked ``shared``."""
+    fields = tuple(specs)
+    counts = Counter(spec.prop for spec in fields)
+    return tuple(replace(spec, shared=True) if counts[spec.prop] > 1 else spec for spec in fields)
+
+
 class _IriFields(dict[str, str]):
     """The fields of a resource IRI template, each made only when the template names it."""
 
@@ -302,9 +324,19 @@ class _Writer:
         self.derived = values.parse_iri(url)
         self.quads: list[ox.Quad] = []
         self.warnings: list[str] = []
+        # (subject, property, value) written by ``shared`` fields, made only when one writes
+        self.shared: set[tuple[ox.NamedNode, ox.NamedNode, ox.NamedNode | ox.Literal]] = set()
 
     def add(self, s: ox.NamedNode, p: ox.NamedNode, o: ox.NamedNode | ox.Literal) -> None:
         self.quads.append(ox.Quad(s, p, o, self.graph))
+
+    def add_once(self, s: ox.NamedNode, p: ox.NamedNode, o: ox.NamedNode | ox.Literal) -> bool:
+        """Add a value of a ``shared`` field unless a field wrote it already."""
+        if (s, p, o) in self.shared:
+            return False
+        self.shared.add((s, p, o))
+        self.add(s, p, o)
+        return True
 
 
 def _write_provenance(w: _Writer, subject: ox.NamedNode, url: str, ctx: MappingContext) -> None:
@@ -315,9 +347,10 @@ def _write_provenance(w: _Writer, subject: ox.NamedNode, url: str, ctx: MappingC
         w.add(subject, _GENERATED, ox.NamedNode(ctx.run_iri))
 
 
-def _items(spec: FieldSpec, value: Any) -> list[Any]:
+def _items(spec: FieldSpec, value: Any, warnings: list[str] | None = None) -> list[Any]:
     """The values of a field; ``item`` picks a key of each element (and a list there, as in
-    CBD's ``roles: [{"treaty": ..., "roles": [...]}]``, is flattened)."""
+    CBD's ``roles: [{"treaty": ..., "roles": [...]}]``, is flattened). A plain element is taken
+    as it is, unless ``item_only``: then it is skipped (noted in ``warnings``)."""
     items = values.as_list(value)
     if not spec.item:
         return items
@@ -326,8 +359,10 @@ def _items(spec: FieldSpec, value: Any) -> list[Any]:
         if isinstance(item, Mapping):
             found = values.lookup(item, spec.item)
             picked.extend(found if isinstance(found, list) else [found])
-        else:
+        elif not spec.item_only:
             picked.append(item)
+        elif warnings is not None and item is not None:
+            warnings.append(f"{spec.source}: {str(item)[:40]!r} has no {spec.item!r}; skipped")
     return picked
 
 
@@ -348,7 +383,7 @@ def _write_field(
     if spec.type in ("aichi", "gbf"):
         return _write_targets(spec, value, subject, w)
     convert = _CONVERTERS[spec.type]
-    terms = [convert(spec, item, w.ctx) for item in _items(spec, value)]
+    terms = [convert(spec, item, w.ctx) for item in _items(spec, value, w.warnings)]
     return _write_terms(spec, subject, w, terms)
 
 
@@ -358,6 +393,8 @@ def _write_terms(
     w: _Writer,
     terms: Sequence[ox.NamedNode | ox.Literal | None],
 ) -> int:
+    if spec.shared:
+        return sum(w.add_once(subject, spec.prop, term) for term in terms if term is not None)
     if len(terms) == 1:  # the common case: nothing to de-duplicate
         if terms[0] is None:
             return 0
@@ -376,7 +413,7 @@ def _write_targets(spec: FieldSpec, value: Any, subject: ox.NamedNode, w: _Write
     (method ``"source"``, score 1). Values that name no target are left out silently (keyword
     lists mix target names with other terms)."""
     count = 0
-    for item in _items(spec, value):
+    for item in _items(spec, value, w.warnings):
         number = targets.target_number(item, spec.type)
         if number is None:
             continue
@@ -391,29 +428,93 @@ def _write_targets(spec: FieldSpec, value: Any, subject: ox.NamedNode, w: _Write
 
 
 def _write_nested(spec: FieldSpec, value: Any, subject: ox.NamedNode, w: _Writer) -> int:
-    assert spec.nested is not None
+    nested = spec.nested
+    assert nested is not None
     count = 0
-    for index, item in enumerate(values.as_list(value), start=1):
-        if not isinstance(item, Mapping):
+    written: set[str] = set()
+    for index, item in _nested_items(spec, value, w):
+        given: dict[str, Any] = {"record": subject.value, "index": index}
+        if nested.key:
+            given["key"] = _node_key(nested, item, w.ctx)
+        iri = nested.iri.format_map(_NestedFields(item, **given))
+        if iri in written:  # only with `key`: the same node given twice
+            w.warnings.append(f"{spec.source}: item {index} repeats an earlier one; skipped")
             continue
-        node = ox.NamedNode(_nested_iri(spec.nested.iri, subject, index, item))
+        if nested.key:
+            written.add(iri)
+        node = ox.NamedNode(iri)
         w.add(subject, spec.prop, node)
-        w.add(node, _RDF_TYPE, spec.nested.cls)
-        if spec.nested.provenance and w.derived:
+        w.add(node, _RDF_TYPE, nested.cls)
+        if nested.provenance and w.derived:
             w.add(node, _DERIVED, ox.NamedNode(w.derived))
-        spec.nested._write_fields(item, node, w)
+        nested._write_fields(item, node, w)
         count += 1
     return count
 
 
-def _nested_iri(template: str, subject: ox.NamedNode, index: int, item: Mapping[str, Any]) -> str:
-    """``{record}`` and ``{index}``, plus any scalar field of the item (encoded)."""
-    return template.format_map(_NestedFields(item, record=subject.value, index=index))
+def _nested_items(
+    spec: FieldSpec, value: Any, w: _Writer
+) -> Iterator[tuple[int, Mapping[str, Any]]]:
+    """(index, item) of each node to write: the objects of the list (``index`` counts every
+    element), or with ``each``, one item per element of that list-valued key of each object."""
+    assert spec.nested is not None
+    objects: list[tuple[int, Mapping[str, Any]]] = []
+    for index, item in enumerate(values.as_list(value), start=1):
+        if isinstance(item, Mapping):
+            objects.append((index, item))
+        elif values.clean_text(item) is not None:
+            w.warnings.append(f"{spec.source}: item {index} is not an object; skipped")
+    if spec.nested.each is None:
+        return iter(objects)
+    return _exploded((item for _, item in objects), spec.nested.each, spec.source, w)
+
+
+def _exploded(
+    objects: Iterator[Mapping[str, Any]], each: str, source: str, w: _Writer
+) -> Iterator[tuple[int, Mapping[str, Any]]]:
+    """One item per element of ``each`` (matched case-insensitively) of each object, with that
+    element in place of the list; empty or structured elements are skipped with a warning."""
+    index = 0
+    for item in objects:
+        name = next((str(k) for k in item if str(k).lower() == each.lower()), each)
+        for element in values.as_list(item.get(name)):
+            if values.clean_text(element) is None:
+                w.warnings.append(f"{source}: an empty or structured {each!r} entry skipped")
+                continue
+            index += 1
+            yield index, {**item, name: element}
+
+
+def _node_key(nested: RecordMapping, item: Mapping[str, Any], ctx: MappingContext) -> str:
+    """A short digest of the values of the ``key`` fields of a nested item, as the mapping
+    writes them (so ``"Cartagena"`` and ``"cartagena"`` give the same node)."""
+    parts = []
+    for name in nested.key:
+        spec = next((f for f in nested.fields if f.source.lower() == name.lower()), None)
+        parts.append(_key_text(spec, item, ctx) if spec else _plain(values.lookup(item, name)))
+    return hashlib.sha256("\x1f".join(parts).encode()).hexdigest()[:12]
+
+
+def _key_text(spec: FieldSpec, item: Mapping[str, Any], ctx: MappingContext) -> str:
+    raw = spec.raw_value(item)
+    convert = _CONVERTERS.get(spec.type)
+    if convert is None:
+        return _plain(raw)
+    try:
+        terms = [convert(spec, value, ctx) for value in _items(spec, raw)]
+    except ValueError:
+        return _plain(raw)
+    return "\x1e".join(sorted(str(term) for term in terms if term is not None))
+
+
+def _plain(value: Any) -> str:
+    return values.clean_text(value) or ""
 
 
 class _NestedFields(dict[str, Any]):
-    """The fields of :func:`_nested_iri`: a scalar field of the item is encoded only when the
-    template names it (the last of the keys that read the same, as a dict built from them)."""
+    """The fields of a nested node's IRI template: ``{record}``, ``{index}``, ``{key}`` (given),
+    plus any scalar field of the item, encoded only when the template names it (the last of the
+    keys that read the same, as a dict built from them)."""
 
     def __init__(self, item: Mapping[str, Any], **given: Any) -> None:
         super().__init__(given)
@@ -525,6 +626,19 @@ def _treaty(spec: FieldSpec, item: Any, ctx: MappingContext) -> ox.NamedNode | N
     return None if text is None else ox.NamedNode(treaty_iri(text))
 
 
+def _gbf_goal(spec: FieldSpec, item: Any, ctx: MappingContext) -> ox.NamedNode | None:
+    """A Kunming-Montreal GBF goal: ``GBF-GOAL-A``, ``Goal A``, ``A`` or the goal's IRI."""
+    text = values.clean_text(item)
+    if text is None:
+        return None
+    bare = text.removeprefix(_GBF_GOAL_PREFIX)
+    match = _GBF_GOAL_RE.match(bare)
+    letter = (match.group(1) if match else bare).upper()
+    if letter not in _GBF_GOALS:
+        raise ValueError(f"not a GBF goal: {text[:40]!r}")
+    return ox.NamedNode(_GBF_GOAL_PREFIX + letter)
+
+
 def _ref(spec: FieldSpec, item: Any, ctx: MappingContext) -> ox.NamedNode | None:
     text = values.clean_text(item)
     if text is None:
@@ -549,6 +663,7 @@ _CONVERTERS: dict[str, Converter] = {
     "country": _country,
     "treaty": _treaty,
     "ref": _ref,
+    "gbf-goal": _gbf_goal,
 }
 
 

@@ -36,9 +36,16 @@ def _numbering(
 ) -> dict[str, str]:
     section = values.clean_text(node.get("section"))
     paragraph = values.clean_text(node.get("paragraph"))
-    item = values.clean_text(node.get("item"))
-    if parent is not None and item:
-        number, slug = f"{parent['number']}({item})", f"{parent['slug']}-{item}"
+    # an item's or sub-item's mark, unless its parent carries the same (4(a) -> 4(a)(i))
+    marks = [
+        mark
+        for key in ("item", "subitem")
+        if (mark := values.clean_text(node.get(key)))
+        and (parent is None or mark != values.clean_text(parent.get(key)))
+    ]
+    if parent is not None and marks:
+        number = parent["number"] + "".join(f"({mark})" for mark in marks)
+        slug = "-".join([parent["slug"], *marks])
     else:
         base = paragraph or str(position)
         number = f"{section}.{base}" if section else base

@@ -37,9 +37,11 @@ def _triples(hub: Hub) -> set[str]:
         "FILTER(STRSTARTS(STR(?g), 'http://hub.test/graph/prov/')) "
         "FILTER(?p NOT IN (<http://www.w3.org/ns/prov#wasGeneratedBy>, "
         # what real providers differ on, not how they encode it: BRS file names lack the
-        # extension; only Olingo toolkits >= 2.6 send `virtual`; only CBD sends `roles`
+        # extension; only BRS sends file sizes and UN document symbols; only Olingo toolkits
+        # >= 2.6 send `virtual`; only CBD sends `roles` (role nodes, named .../role/...)
         "<https://w3id.org/mea/ontology#fileName>, <https://w3id.org/mea/ontology#isVirtual>, "
-        "<https://w3id.org/mea/ontology#role>)) }"
+        "<http://www.w3.org/ns/dcat#byteSize>, <https://w3id.org/mea/ontology#documentSymbol>, "
+        "<https://w3id.org/mea/ontology#role>)) FILTER(!CONTAINS(STR(?s), '/role/')) }"
     )
     return {f"{r[0]} {r[1]} {r[2]}" for r in rows}  # type: ignore[union-attr]
 

@@ -13,6 +13,7 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Iterator
+from dataclasses import dataclass
 from typing import Any
 from urllib.parse import unquote, urlsplit
 
@@ -20,7 +21,7 @@ import httpx
 
 from .dataset import Dataset, Record
 
-__all__ = ["CbdDecisionsProvider", "TOPIC_TARGETS"]
+__all__ = ["TOPIC_SUBJECTS", "TOPIC_TARGETS", "CbdDecisionsProvider"]
 
 _TREATY_CODES = {
     "cbd": ("XXVII8", "CBD"),
@@ -48,6 +49,13 @@ TOPIC_TARGETS: dict[str, tuple[tuple[int, ...], tuple[int, ...]]] = {
     "Conservation of threatened species": ((12,), (4,)),
     "Scientific assessments and indicators": ((19,), (21,)),
     "Plant genetic resources for food and agriculture": ((13,), (4,)),
+}
+#: CBD thesaurus subjects (CBD-SUBJECTS) a secretariat would tag a paragraph of some topics with.
+TOPIC_SUBJECTS: dict[str, tuple[str, ...]] = {
+    "Protected areas": ("CBD-SUBJECT-PA",),
+    "Invasive alien species": ("CBD-SUBJECT-IAS",),
+    "Marine and coastal biodiversity": ("CBD-SUBJECT-MAR",),
+    "Access to genetic resources and benefit-sharing": ("CBD-SUBJECT-ABS",),
 }
 _PROCEDURAL = re.compile(
     r"hold its next meeting|gratitude|budget|takes note of the report|rules of procedure|"
@@ -103,8 +111,9 @@ class CbdDecisionsProvider:
     def _tree(self, record: Record) -> dict[str, Any]:
         title = _english(record.get("title"))
         aichi, gbf = TOPIC_TARGETS.get(title, ((), ()))
+        tags = _Tags(aichi, gbf, _gbf_goals(gbf), TOPIC_SUBJECTS.get(title, ()))
         content = _english(record.get("content"))
-        nodes = list(_nodes(_code(record), content, aichi, gbf))
+        nodes = list(_nodes(_code(record), content, tags))
         return {**_summary(record), "nodes": nodes}
 
 
@@ -162,51 +171,50 @@ def _summary(record: Record) -> dict[str, Any]:
     }
 
 
-def _nodes(
-    code: str, content: str, aichi: tuple[int, ...], gbf: tuple[int, ...]
-) -> Iterator[dict[str, Any]]:
+@dataclass(frozen=True)
+class _Tags:
+    """The tags of a decision's substantive paragraphs (procedural ones get none)."""
+
+    aichi: tuple[int, ...] = ()
+    gbf: tuple[int, ...] = ()
+    goals: tuple[str, ...] = ()
+    subjects: tuple[str, ...] = ()
+
+
+def _gbf_goals(targets: tuple[int, ...]) -> tuple[str, ...]:
+    """The GBF goals the targets most directly serve (A: 1-8, B: 9-12, C: 13, D: 19-20)."""
+    goals = {"A" if t <= 8 else "B" if t <= 12 else "C" if t == 13 else "D" for t in targets
+             if t <= 13 or t in (19, 20)}  # fmt: skip
+    return tuple(f"GBF-GOAL-{g}" for g in sorted(goals))
+
+
+def _nodes(code: str, content: str, tags: _Tags) -> Iterator[dict[str, Any]]:
     for match in _PARAGRAPH.finditer(content):
         number, text, items = int(match.group(1)), match.group(2), match.group(3)
         node_code = f"{code}/{number:02d}"
-        tagged = not _PROCEDURAL.search(text)
+        own = _Tags() if _PROCEDURAL.search(text) else tags
         children = [
-            _node(
-                f"{node_code}.{letter}",
-                number,
-                letter,
-                body,
-                aichi if tagged else (),
-                gbf if tagged else (),
-            )
+            _node(f"{node_code}.{letter}", number, letter, body, own)
             for letter, body in _ITEM.findall(items)
         ]
-        yield {
-            **_node(node_code, number, None, text, aichi if tagged else (), gbf if tagged else ()),
-            "nodes": children,
-        }
+        yield {**_node(node_code, number, None, text, own), "nodes": children}
 
 
-def _node(
-    code: str,
-    paragraph: int,
-    item: str | None,
-    text: str,
-    aichi: tuple[int, ...],
-    gbf: tuple[int, ...],
-) -> dict[str, Any]:
+def _node(code: str, paragraph: int, item: str | None, text: str, tags: _Tags) -> dict[str, Any]:
     return {
         "_id": code.replace("/", "-").lower(),
         "code": code,
-        "type": "operational" if aichi else "informational",
+        "type": "operational" if tags.aichi else "informational",
         "section": None,
         "paragraph": paragraph,
         "item": item,
+        "subitem": None,
         "html": {"en": f"<p>{text}</p>"},
         "actors": ["parties"],
         "statuses": ["active"],
-        "aichiTargets": [f"AICHI-TARGET-{t:02d}" for t in aichi],
-        "gbfTargets": [f"GBF-TARGET-{t:02d}" for t in gbf],
-        "gbfGoals": [],
-        "subjects": [],
+        "aichiTargets": [f"AICHI-TARGET-{t:02d}" for t in tags.aichi],
+        "gbfTargets": [f"GBF-TARGET-{t:02d}" for t in tags.gbf],
+        "gbfGoals": list(tags.goals),
+        "subjects": list(tags.subjects),
         "nodes": [],
     }

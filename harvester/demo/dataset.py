@@ -12,6 +12,7 @@ from __future__ import annotations
 import random
 import re
 import uuid
+import zlib
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -632,7 +633,12 @@ _CONTACT_TYPES = {"cbd": "CBD National Focal Point", "nagoya": "ABS National Foc
                   "ramsar": "Administrative Authority"}  # fmt: skip
 _FAMILIES = (("cbd", "nagoya", "cartagena"), ("stockholm", "basel", "rotterdam"),
              ("cms", "aewa"), ("ramsar", "whc"), ("cites", "itpgrfa"))  # fmt: skip
-_CBD_ROLES = {"cbd": "CBD-FP1", "nagoya": "ABS-FP", "cartagena": "CPB-FP1"}
+#: CBD-style role names of a contact per treaty: (when primary, otherwise).
+_CBD_ROLES = {
+    "cbd": (("CBD Primary NFP",), ("SBSTTA NFP", "CHM NFP")),
+    "cartagena": (("Cartagena Protocol Primary NFP", "BCH NFP"), ("BCH NFP",)),
+    "nagoya": (("Nagoya Protocol Primary NFP",), ("ABS Competent National Authority",)),
+}
 _SITES = (
     ("whc", "Galápagos Islands", "Îles Galápagos", "EC", -0.81667, -91.0),
     ("whc", "City of Quito", "Ville de Quito", "EC", -0.003888889, -78.5),
@@ -805,11 +811,10 @@ class _Generator:
             "id": record_id, "treaty": p.slug,
             "url": f"{p.website}/meetings/{record_id[:8]}",
             "start": start, "end": start + timedelta(days=self.rng.choice((1, 5, 10, 12))),
-            "repetition": None, "kind": "official",
+            **_meeting_media(p, record_id, main), "kind": "official",
             "type": (p.body if main else self.rng.choice(("subsidiary", "scc", "expert"))),
             "access": self.rng.choice(("public", "public", "invitation")),
             "status": "over" if start < _LAST_DAY else "confirmed",
-            "imageUrl": None, "imageCopyright": None,
             "location": self.rng.choice(("International Conference Centre", "Palais des Nations",
                                          "UN Campus", None)),
             "city": city, "country": iso2, "latitude": lat, "longitude": lon,
@@ -927,7 +932,7 @@ class _Generator:
         first, last = self.rng.choice(_FIRST), self.rng.choice(_LAST)
         treaties = self.contact_treaties()
         tld = "uk" if iso2 == "GB" else iso2.lower()
-        return {
+        record: Record = {
             "id": self.new_id(treaties[0], 8), "country": iso2,
             "prefix": self.rng.choice(_PREFIXES), "firstName": first, "lastName": last,
             "position": self.rng.choice(_POSITIONS),
@@ -942,8 +947,9 @@ class _Generator:
             "primary": int(self.rng.random() < 0.5),
             "updated": self.updated(self.when()),
             "treaties": [p.slug for p in treaties],
-            "roles": _roles([p.slug for p in treaties]),
         }  # fmt: skip
+        record["roles"] = _roles([p.slug for p in treaties], bool(record["primary"]))
+        return record
 
     def contact_treaties(self) -> list[TreatyProfile]:
         """One to three treaties, preferably of the same family (BRS, CBD, CMS...)."""
@@ -1027,13 +1033,26 @@ def _meeting_titles(p: TreatyProfile, session: int, main: bool) -> tuple[str, st
             f"{session}e réunion de la Conférence des Parties")  # fmt: skip
 
 
-def _roles(treaties: list[str]) -> list[dict[str, Any]]:
-    """CBD-style ``roles`` for the CBD-family treaties of a contact."""
+def _roles(treaties: list[str], primary: bool) -> list[dict[str, Any]]:
+    """CBD-style ``roles`` for the CBD-family treaties of a contact (a role entry may carry
+    several names, as ``Cartagena Protocol Primary NFP`` and ``BCH NFP``)."""
     return [
-        {"treaty": t, "roles": [_CBD_ROLES[t]], "order": str(i + 1)}
+        {"treaty": t, "roles": list(_CBD_ROLES[t][0 if primary else 1]), "order": str(i + 1)}
         for i, t in enumerate(treaties)
         if t in _CBD_ROLES
     ]
+
+
+def _meeting_media(p: TreatyProfile, record_id: str, main: bool) -> Record:
+    """``repetition``, ``imageUrl`` and ``imageCopyright`` of a meeting, as real toolkits send
+    them for some meetings (derived from the id, so the seeded random stream is unchanged)."""
+    roll = zlib.crc32(record_id.encode())
+    image = f"{p.website}/images/meetings/{record_id[:8]}.jpg" if roll % 2 == 0 else None
+    return {
+        "repetition": "yearly" if not main and roll % 3 == 0 else None,
+        "imageUrl": image,
+        "imageCopyright": f"© {p.title} Secretariat" if image and roll % 4 == 0 else None,
+    }
 
 
 def generate_dataset(
