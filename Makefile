@@ -4,7 +4,7 @@ VENV   ?= .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-stamp
 
-.PHONY: install run test test-virtuoso lint check bench eval-linking clean static browser axe
+.PHONY: install run test test-virtuoso lint check bench eval-linking eval-search clean static browser axe
 
 install: $(STAMP) static
 
@@ -104,6 +104,11 @@ soak: install
 ## make eval-linking: precision, recall and F1 of the Aichi linker on the tuning and held-out sets
 eval-linking: install
 	$(BIN)/python -m harvester.linking.evaluate
+
+## make eval-search: precision@10 and recall@50 of full-text search on the labelled set
+## (tests/data/search/: 41 queries in six languages over 40 judged records; see docs/search.md)
+eval-search: install
+	$(BIN)/python -m harvester.search.evaluate
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache

@@ -62,6 +62,9 @@ def _parser() -> argparse.ArgumentParser:
     _add_remap(sub)
     _add_link(sub)
     _add_demo(sub)
+    from .search.cli import add_commands as add_search_commands  # issue 17: search, reindex
+
+    add_search_commands(sub)
     return parser
 
 

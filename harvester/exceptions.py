@@ -15,6 +15,8 @@ MeaHubError
 │   │   └── LeaseHeldError another writer holds a remote store's writer lease
 │   └── StoreTimeoutError  a remote store did not answer in time
 ├── QueryError             a SPARQL query is malformed or not allowed
+│   └── SearchSyntaxError  a full-text search query is malformed (carries the position)
+├── SearchUnavailableError the full-text index cannot answer (missing, outdated: `meahub reindex`)
 ├── HarvestBusyError       a run of that source is already going (one run per source at a time)
 └── AdminRequestError      the running server could not be asked (unreachable, refused)
 ```
@@ -35,6 +37,8 @@ __all__ = [
     "QueryError",
     "RecordError",
     "RunCancelled",
+    "SearchSyntaxError",
+    "SearchUnavailableError",
     "SourceError",
     "SourceFormatError",
     "SourceHTTPError",
@@ -151,6 +155,24 @@ class StoreTimeoutError(StoreError):
 
 class QueryError(MeaHubError):
     """A SPARQL query is malformed, or is an operation the caller may not run."""
+
+
+class SearchSyntaxError(QueryError):
+    """A full-text search query is malformed (an unbalanced quote or parenthesis, a dangling
+    ``OR``, too long).
+
+    :param position: the offset (in characters, from 0) in the search text where it went wrong.
+    """
+
+    def __init__(self, message: str, position: int) -> None:
+        super().__init__(message)
+        self.message = message
+        self.position = position
+
+
+class SearchUnavailableError(MeaHubError):
+    """The full-text index cannot answer: it is missing, from an older version, behind the
+    store (written by a program that did not keep it), or the store is remote."""
 
 
 class HarvestBusyError(MeaHubError):

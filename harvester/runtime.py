@@ -22,6 +22,7 @@ from .paths import MAPPINGS_DIR
 from .pipeline import Harvester, ProgressCallback
 from .raw import RawArchive
 from .remote_store import RemoteStore
+from .search import attach as attach_search_index
 from .settings import Settings, SourceConfig
 from .sources import open_source
 from .state import HarvestState
@@ -75,6 +76,7 @@ class Runtime:
         keep_heap_compact()  # a harvest's memory must not grow with the source (harvester.heap)
         state_dir = None if in_memory else settings.store.state_dir
         store = open_store(settings, in_memory=in_memory)
+        attach_search_index(store)  # issue 17: before any write, so the index sees them all
         if load_reference(store):
             log.info("loaded the ontology and target schemes into the store")
         state = HarvestState(state_dir)

@@ -26,6 +26,7 @@ from .endpoint import SparqlEndpoint, preflight_endpoint
 from .fastpath import SparqlFastPath
 from .operations import Operations
 from .public import with_public_routes
+from .search import search_routes
 
 __all__ = ["create_app"]
 
@@ -57,6 +58,7 @@ def create_app(
         Route("/sparql", endpoint.__call__, methods=["GET", "POST"], name="sparql"),
         Route("/sparql", preflight, methods=["OPTIONS"], name="sparql-preflight"),
         *ops.routes(),
+        *search_routes(store, settings),  # /search (issue 17, sparql/search.py)
         *extra_routes,
     ]
     handlers = {QueryError: _query_error, StoreError: _store_error}

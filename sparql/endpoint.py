@@ -43,6 +43,7 @@ from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import PlainTextResponse, Response
 
+from harvester.search.service import expand_for_store
 from harvester.settings import ServerSettings
 from harvester.store import QueryResult
 from harvester.store_api import StoreBackend
@@ -295,6 +296,8 @@ class SparqlEndpoint:
         self, text: str, default: Sequence[str], named: Sequence[str]
     ) -> QueryResult:
         timeout = self.settings.query_timeout  # a remote store's HTTP timeout (else ignored)
+        # SERVICE <urn:meahub:search> (harvester.search.service)
+        text = expand_for_store(text, self.store)
         return self.store.query(text, default_graph=default, named_graphs=named, timeout=timeout)
 
     def _finish(

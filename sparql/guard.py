@@ -15,6 +15,7 @@ import re
 from collections.abc import Iterable, Iterator, Sequence
 
 __all__ = [
+    "INTERNAL_SERVICES",
     "UPDATE_KEYWORDS",
     "declares_dataset",
     "has_relative_iri",
@@ -130,7 +131,13 @@ def _target(following: Sequence[tuple[str, str]], prefixes: dict[str, str]) -> s
     return None
 
 
+#: Services answered inside MEA Hub, never fetched: the full-text search
+#: (:mod:`harvester.search.service`), so the allow-list does not apply to them.
+INTERNAL_SERVICES = frozenset({"urn:meahub:search"})
+
+
 def refused_services(text: str, allowlist: Iterable[str]) -> list[str]:
-    """``SERVICE`` targets of ``text`` that are not in ``allowlist`` (``"?"`` for a variable)."""
-    allowed = set(allowlist)
+    """``SERVICE`` targets of ``text`` that are neither in ``allowlist`` nor internal
+    (``"?"`` for a variable)."""
+    allowed = set(allowlist) | INTERNAL_SERVICES
     return [t or "?" for t in service_targets(text) if t is None or t not in allowed]

@@ -61,6 +61,7 @@ import anyio
 import pyoxigraph as ox
 
 from harvester.exceptions import StoreError
+from harvester.search.service import expand_for_folder
 from harvester.store import QueryResult, live_generation_dir, query_store
 
 from .evaluate import Answer, Failure, Job, run
@@ -171,7 +172,10 @@ class _GenerationReader:
         return status.st_ino, status.st_mtime_ns
 
     def query(self, text: str, default: Sequence[str], named: Sequence[str]) -> QueryResult:
-        return query_store(self.current(), text, default_graph=default, named_graphs=named)
+        store = self.current()
+        # SERVICE <urn:meahub:search>: searched on the generation ``store`` is (harvester.search)
+        text = expand_for_folder(text, self.path, self.folder)
+        return query_store(store, text, default_graph=default, named_graphs=named)
 
 
 def _worker_main(path: str, conn: Connection) -> None:

@@ -1,0 +1,139 @@
+"""The index of a store object: opened once, hooked into the store's publishes, and rebuilt.
+
+:func:`attach` gives a store its :class:`~harvester.search.index.SearchIndex` (once per store
+object) and sets the store's ``publish_hook`` to a :class:`PublishHook`: the one place where
+the store tells the index what a write changed, just before readers can see it (see
+:mod:`harvester.search.index`). Only the embedded store has generations; a remote store has no
+index (:func:`attach` returns None).
+"""
+
+from __future__ import annotations
+
+import logging
+import weakref
+from collections.abc import Collection, Iterable
+
+import pyoxigraph as ox
+
+from harvester.store import ChangeSet, MeaStore
+from harvester.store_api import StoreBackend
+from harvester.vocab import MEA
+
+from .index import INFERRED_SUFFIX, GraphReader, SearchIndex, generation_number
+
+__all__ = ["PublishHook", "attach", "reader_generation", "reindex"]
+
+log = logging.getLogger(__name__)
+
+_INDEXES: weakref.WeakKeyDictionary[MeaStore, SearchIndex] = weakref.WeakKeyDictionary()
+_HARVEST_SOURCE = ox.NamedNode(MEA + "harvestSource")
+
+
+class PublishHook:
+    """What :class:`~harvester.store.MeaStore` calls before a write becomes visible."""
+
+    def __init__(self, index: SearchIndex) -> None:
+        self.index = index
+
+    def before_publish(self, name: str, graphs: Collection[str], live: ox.Store) -> None:
+        """An on-disk generation ``name`` is about to go live; ``live`` is it, read-only."""
+        self._update(generation_number(name), graphs, _store_reader(live))
+
+    def before_apply(self, version: int, changes: ChangeSet, store: ox.Store) -> None:
+        """An in-memory store is about to apply ``changes`` as its ``version``."""
+        graphs = set(changes.replace) | changes.drop
+        self._update(version, graphs, _change_reader(changes, store))
+
+    def _update(self, generation: int, graphs: Collection[str], read: GraphReader) -> None:
+        """A failing index must not fail the write: the index is then behind the store, so it
+        answers nothing (and says to run ``meahub reindex``) instead of stale hits."""
+        try:
+            self.index.on_publish(generation, graphs, read)
+        except Exception:
+            log.exception("search index update failed for generation %d", generation)
+
+
+def _store_reader(store: ox.Store) -> GraphReader:
+    def read(graph: str) -> list[ox.Quad]:
+        return list(store.quads_for_pattern(None, None, None, ox.NamedNode(graph)))
+
+    return read
+
+
+def _change_reader(changes: ChangeSet, store: ox.Store) -> GraphReader:
+    """A graph as it will be once ``changes`` are applied to ``store``."""
+    before = _store_reader(store)
+
+    def read(graph: str) -> list[ox.Quad]:
+        if graph in changes.replace:
+            text = changes.replace[graph]
+            return list(ox.parse(text.encode("utf-8"), format=ox.RdfFormat.N_QUADS))
+        if graph in changes.drop:
+            return []
+        return list(before(graph))
+
+    return read
+
+
+def reader_generation(store: StoreBackend) -> int:
+    """The generation a reader of ``store`` in this process sees now."""
+    return generation_number(store.generation) if store.path is not None else store.version
+
+
+def attach(store: StoreBackend) -> SearchIndex | None:
+    """The index of ``store``, opened and hooked into its writes on the first call; None for a
+    store without generations (a remote one)."""
+    if not isinstance(store, MeaStore):
+        return None
+    index = _INDEXES.get(store)
+    if index is None:
+        index = SearchIndex(store.path, store.store_id)
+        _prepare(index, store)
+        store.publish_hook = PublishHook(index)
+        _INDEXES[store] = index
+    return index
+
+
+def _prepare(index: SearchIndex, store: MeaStore) -> None:
+    """Bring a newly opened index in line with the store, where that needs no rebuild."""
+    generation = reader_generation(store)
+    state = index.state()
+    if store.path is None:  # an in-memory index starts with the store's content
+        reindex(store, index)
+        return
+    if state is None:
+        if not _record_graphs(store):
+            index.start_empty(generation)
+        else:
+            log.warning("this store has no search index yet: run `meahub reindex`")
+        return
+    problem = index.problem(generation)
+    if problem is not None:
+        log.warning("search index unusable (%s): run `meahub reindex`", problem)
+    elif state.synced > generation:  # a publish failed after the index was committed
+        index.roll_back_to(generation)
+
+
+def _record_graphs(store: StoreBackend) -> list[str]:
+    """The graphs that hold a harvested record (or a run description)."""
+    rows = store.query(
+        f"SELECT DISTINCT ?g WHERE {{ GRAPH ?g {{ ?record {_HARVEST_SOURCE} ?v }} }}"
+    )
+    graphs = [row[0].value for row in rows]  # type: ignore[union-attr]
+    return sorted(g for g in graphs if not g.endswith(INFERRED_SUFFIX))
+
+
+def reindex(store: StoreBackend, index: SearchIndex | None = None) -> int:
+    """Rebuild the index of ``store`` from its live generation; returns the records indexed.
+
+    :raises SearchUnavailableError: for a store without generations (a remote one).
+    """
+    index = index or attach(store)
+    if index is None:
+        from harvester.exceptions import SearchUnavailableError
+
+        raise SearchUnavailableError("full-text search needs the embedded store")
+    graphs: Iterable[str] = _record_graphs(store)
+    count = index.rebuild(reader_generation(store), graphs, store.graph_quads)
+    log.info("search index: %d records indexed", count)
+    return count
