@@ -87,8 +87,8 @@ def test_verdicts_say_met_and_missed_plainly() -> None:
     result = _result()
     result["verdicts"] = verdicts(result)
     by_name = {v["name"]: v["met"] for v in result["verdicts"]}
-    assert by_name["harvest records/s"] is True
-    assert by_name["harvest quads/s / bulk_load quads/s"] is True  # 120k of 200k quads/s
+    assert by_name["single-source harvest records/s (secondary)"] is True
+    assert by_name["single-source harvest quads/s / bulk_load quads/s"] is True  # 120k of 200k
     assert by_name["peak RSS, full vs quarter scale"] is True  # 550 vs 500 MB
     assert by_name["embedded: median latency ratio, 1-q"] is True
     assert by_name["remote: median latency ratio, 1-q"] is False
@@ -97,6 +97,25 @@ def test_verdicts_say_met_and_missed_plainly() -> None:
     markdown = report_markdown(result)
     assert "| remote: median latency ratio, 1-q | 2.00 x | <= 1.10 | **MISSED** |" in markdown
     assert "Missed: 2 of" in markdown
+
+
+def test_the_end_to_end_harvest_comes_first_and_the_single_source_figure_second() -> None:
+    from bench.harvest_e2e import verdicts as e2e_verdicts
+    from tests.test_bench_e2e import _result as e2e_result
+
+    result = _result()
+    result["harvest_e2e"] = e2e_result()
+    result["harvest_e2e"]["verdicts"] = e2e_verdicts(result["harvest_e2e"])
+    result["verdicts"] = verdicts(result)
+    names = [v["name"] for v in result["verdicts"]]
+    assert names[0] == "records harvested / records the sources serve"
+    first_e2e = names.index("meahub harvest records/s (end to end)")
+    assert first_e2e < names.index("single-source harvest records/s (secondary)")
+    markdown = report_markdown(result)
+    e2e_at = markdown.index("## Harvest as users run it")
+    assert e2e_at < markdown.index("## Harvest of one source")
+    assert "**100 records/s**" in markdown[e2e_at:]  # 2,000 records in 20 s
+    assert "Missed: 5 of" in markdown  # 3 end-to-end, 2 of the rest
 
 
 def test_plot_writes_a_png(tmp_path: Path) -> None:

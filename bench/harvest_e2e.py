@@ -1,0 +1,543 @@
+"""``make bench`` (harvest part, issue 14): what a user runs, ``meahub harvest --config``, timed as
+a process from start to exit over a multi-source mock, against the engine's floor in the same run.
+
+1. A mock in its own process on loopback (:mod:`bench.multi_mock`): the four provider flavours of
+   ``harvester.demo`` (BRS WCF, Olingo with server paging and a leaked ``__next`` host, CBD
+   JayData, the CBD decision-tracking API with paragraph trees) at their default paging; at
+   ``--scale 1`` about 26,500 records, 18,400 of them decisions with HTML paragraphs.
+2. ``meahub harvest --config meahub.toml`` (the venv's console script) into a fresh store, the
+   four sources at the default page size (``rate = 0``: a loopback mock needs no politeness
+   limit). Wall time from start to exit, peak RSS of the process tree and CPU per thread and per
+   child process, sampled from ``/proc``; records from ``--json`` where the command has it, else
+   from ``meahub status --json``.
+3. The engine floor: the harvested store's quads exported as N-Quads, then pyoxigraph
+   ``Store(path).bulk_load(...)`` + ``optimize()`` of exactly those quads into a fresh store, in a
+   process of its own: floor records/s = records / those seconds.
+4. The same command again, nothing changed at the source.
+5. ``meahub serve`` over that store while the user-story queries (``sparql/queries/*.rq``) run
+   in a loop: p95 latency idle, then during a harvest of the four sources asked for through the
+   admin API (``POST /admin/harvest/{source}``) after ``--serve-share`` of the records changed at
+   the source, until the runs and the dumps written after them are done.
+6. Step 2 again at a quarter of the scale (peak RSS at both sizes).
+
+Results: ``bench/results/harvest-e2e.md`` and ``.json``, with the issue's targets met or missed.
+
+    python -m bench.harvest_e2e [--scale 1.0] [--small-ratio 0.25] [--serve-share 0.1]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import re
+import subprocess
+import sys
+import tempfile
+import time
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+from bench.e2e_serve import measure_serve
+from bench.e2e_setup import config_text, mock
+from bench.proc_watch import cpu_summary, run_watched
+
+RESULTS = Path(__file__).parent / "results"
+BIN = Path(sys.executable).parent
+OUTCOMES = ("added", "updated", "unchanged", "deleted", "failed")
+_RETRY = re.compile(r"\bretry \d+ of \d+")
+
+
+# -- the harvest command -----------------------------------------------------------------------
+
+
+def harvest_has_json() -> bool:
+    """Whether this ``meahub harvest`` has ``--json`` (issue 12 adds it)."""
+    done = subprocess.run([str(BIN / "meahub"), "harvest", "--help"], capture_output=True)
+    return b"--json" in done.stdout
+
+
+def harvest_command(config: Path, *, json_output: bool, py_spy: Path | None = None) -> list[str]:
+    command = [str(BIN / "meahub"), "harvest", "--config", str(config)]
+    command += ["--json"] if json_output else []
+    if py_spy is None:
+        return command
+    spy = [str(BIN / "py-spy"), "record", "--subprocesses", "--threads", "--rate", "50"]
+    return [*spy, "--format", "raw", "-o", str(py_spy), "--", *command]
+
+
+def runs_summary(document: dict[str, Any]) -> dict[str, Any]:
+    """Records and outcomes summed over the sources of a ``meahub harvest --json`` or
+    ``meahub status --json`` document, with each source's status, counts and seconds."""
+    totals = dict.fromkeys(OUTCOMES, 0)
+    sources: dict[str, Any] = {}
+    for name, run in (document.get("sources") or {}).items():
+        counts = {k: int((run.get("counts") or {}).get(k, 0)) for k in OUTCOMES}
+        for k in OUTCOMES:
+            totals[k] += counts[k]
+        sources[name] = {
+            "status": run.get("status"),
+            "counts": counts,
+            "seconds": _run_seconds(run),
+            "requests": run.get("requests"),
+            "notes": list(run.get("notes") or [])[:5],
+        }
+    records = totals["added"] + totals["updated"] + totals["unchanged"]
+    return {"records": records, "counts": totals, "sources": sources}
+
+
+def _run_seconds(run: dict[str, Any]) -> float | None:
+    if run.get("duration_seconds") is not None:
+        return float(run["duration_seconds"])
+    try:
+        started = datetime.fromisoformat(str(run["started"]))
+        return (datetime.fromisoformat(str(run["ended"])) - started).total_seconds()
+    except (KeyError, TypeError, ValueError):
+        return None
+
+
+def last_json(text: str) -> dict[str, Any] | None:
+    """The JSON document a command printed on stdout (None when there is none)."""
+    text = text.strip()
+    start = text.find("{")
+    if start < 0:
+        return None
+    try:
+        value = json.loads(text[start:])
+    except ValueError:
+        return None
+    return value if isinstance(value, dict) else None
+
+
+def status_document(config: Path) -> dict[str, Any]:
+    done = subprocess.run(
+        [str(BIN / "meahub"), "status", "--json", "--config", str(config)],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    return last_json(done.stdout) or {}
+
+
+def measure_harvest(
+    config: Path, workdir: Path, label: str, *, json_output: bool, py_spy: Path | None = None
+) -> dict[str, Any]:
+    """One ``meahub harvest`` run: seconds, records (and their source), RSS, CPU."""
+    command = harvest_command(config, json_output=json_output, py_spy=py_spy)
+    done = run_watched(command, workdir, label)
+    status = status_document(config)
+    printed = last_json(done.stdout) if json_output else None
+    summary = runs_summary(printed or status)
+    return {
+        "command": " ".join(command),
+        "returncode": done.returncode,
+        "seconds": done.seconds,
+        "records": summary["records"],
+        "records_per_s": summary["records"] / done.seconds,
+        "records_from": "harvest --json" if printed else "status --json",
+        "counts": summary["counts"],
+        "sources": summary["sources"],
+        "store_quads": status.get("quads"),
+        "peak_rss_mb": done.watch.peak_rss_kb / 1024,
+        "peak_processes": done.watch.peak_processes,
+        "cpu_seconds": done.cpu_seconds,
+        "cpu": cpu_summary(done.watch, done.main_pid),
+        "retries_logged": len(_RETRY.findall(done.stderr)),
+        "stderr_tail": done.stderr[-2000:],
+        "profile": str(py_spy) if py_spy else None,
+    }
+
+
+def dump_state(workdir: Path) -> dict[str, Any]:
+    """The dump files beside the store: size and modification time of each."""
+    folder = workdir / "dumps"
+    files = sorted(folder.glob("latest.*")) if folder.is_dir() else []
+    return {p.name: {"bytes": p.stat().st_size, "mtime_ns": p.stat().st_mtime_ns} for p in files}
+
+
+# -- the engine floor --------------------------------------------------------------------------
+
+_EXPORT = (
+    "import sys, pyoxigraph as ox; "
+    "ox.Store.read_only(sys.argv[1]).dump(sys.argv[2], format=ox.RdfFormat.N_QUADS)"
+)
+_FLOOR = """
+import json, sys, time
+import pyoxigraph as ox
+store = ox.Store(sys.argv[2])
+started = time.perf_counter()
+store.bulk_load(path=sys.argv[1], format=ox.RdfFormat.N_QUADS)
+loaded = time.perf_counter()
+store.optimize()
+done = time.perf_counter()
+print(json.dumps({"bulk_load_seconds": loaded - started, "optimize_seconds": done - loaded,
+                  "quads": len(store)}))
+"""
+
+
+def measure_floor(store: Path, workdir: Path, records: int) -> dict[str, Any]:
+    """Export the live generation's quads, then bulk_load + optimize them into a fresh store in
+    a process of its own."""
+    from harvester.store import live_generation_dir
+
+    dump = workdir / "floor.nq"
+    started = time.perf_counter()
+    subprocess.run([sys.executable, "-c", _EXPORT, str(live_generation_dir(store)), str(dump)],
+                   check=True)  # fmt: skip
+    export_seconds = time.perf_counter() - started
+    done = run_watched([sys.executable, "-c", _FLOOR, str(dump), str(workdir / "floor-store")],
+                       workdir, "floor")  # fmt: skip
+    if done.returncode != 0:
+        raise RuntimeError(f"the floor load failed: {done.stderr[-2000:]}")
+    timing = json.loads(done.stdout.strip().splitlines()[-1])
+    seconds = timing["bulk_load_seconds"] + timing["optimize_seconds"]
+    size = dump.stat().st_size
+    dump.unlink()
+    return {
+        **timing,
+        "seconds": seconds,
+        "process_seconds": done.seconds,
+        "export_seconds": export_seconds,
+        "nquads_bytes": size,
+        "records_per_s": records / seconds,
+        "quads_per_s": timing["quads"] / seconds,
+        "peak_rss_mb": done.watch.peak_rss_kb / 1024,
+    }
+
+
+# -- the run -----------------------------------------------------------------------------------
+
+
+def _step(steps: dict[str, float], name: str) -> Any:
+    print(f"[harvest-e2e] {name}...", file=sys.stderr, flush=True)
+    started = time.perf_counter()
+
+    def end() -> None:
+        steps[name] = round(time.perf_counter() - started, 1)
+        print(f"[harvest-e2e] {name}: {steps[name]} s", file=sys.stderr, flush=True)
+
+    return end
+
+
+def run(args: Any) -> dict[str, Any]:
+    """Every step, in order, in one temporary directory."""
+    steps: dict[str, float] = {}
+    json_output = harvest_has_json()
+    result: dict[str, Any] = {"scale": args.scale, "steps_seconds": steps}
+    result["load_before"] = os.getloadavg()
+    with tempfile.TemporaryDirectory(prefix="meahub-e2e-") as tmp:
+        work = Path(tmp)
+        big, small = work / "big", work / "small"
+        big.mkdir()
+        small.mkdir()
+        with mock(args.scale, work / "mock.log") as (base, _, served):
+            result["served"] = served
+            config = big / "meahub.toml"
+            config.write_text(config_text(base, big), encoding="utf-8")
+            end = _step(steps, "harvest")
+            first = measure_harvest(config, big, "first", json_output=json_output,
+                                    py_spy=args.py_spy)  # fmt: skip
+            end()
+            dumps_before = dump_state(big)
+            end = _step(steps, "floor")
+            result["floor"] = measure_floor(big / "store", big, first["records"])
+            end()
+            end = _step(steps, "re-harvest")
+            second = measure_harvest(config, big, "second", json_output=json_output)
+            end()
+            second["dumps_rewritten"] = dump_state(big) != dumps_before
+            result |= {"harvest": first, "reharvest": second}
+            if args.serve_share is not None:
+                end = _step(steps, "serve")
+                result["serve"] = measure_serve(
+                    base, big, args.serve_share, args.idle_seconds, args.slow_query_seconds
+                )
+                end()
+        with mock(args.scale * args.small_ratio, work / "mock-small.log") as (base, _, served):
+            config = small / "meahub.toml"
+            config.write_text(config_text(base, small), encoding="utf-8")
+            end = _step(steps, "harvest-quarter")
+            result["harvest_quarter"] = measure_harvest(config, small, "quarter",
+                                                        json_output=json_output)  # fmt: skip
+            result["harvest_quarter"]["scale"] = args.scale * args.small_ratio
+            end()
+    result["load_after"] = os.getloadavg()
+    return result
+
+
+# -- targets and the report --------------------------------------------------------------------
+
+
+def target(name: str, value: float, goal: str, met: bool | None, unit: str = "") -> Any:
+    """One row of the verdict table (``met`` None: reported, no target)."""
+    return {"name": name, "value": value, "unit": unit, "target": goal, "met": met}
+
+
+def verdicts(r: dict[str, Any]) -> list[dict[str, Any]]:
+    """Every measured number against its target from issue 14."""
+    first, second, floor = r["harvest"], r["reharvest"], r["floor"]
+    share = first["records_per_s"] / floor["records_per_s"]
+    again = second["seconds"] / first["seconds"]
+    written = sum(second["counts"][k] for k in ("added", "updated", "deleted"))
+    rss, rss_small = first["peak_rss_mb"], r["harvest_quarter"]["peak_rss_mb"]
+    growth = rss / rss_small
+    served = served_total(r["served"])
+    rows = [
+        target("records harvested / records the sources serve", first["records"] / served,
+               "1.00", first["records"] == served, "x"),
+        target("meahub harvest records/s (end to end)", first["records_per_s"], ">= 1,000",
+               first["records_per_s"] >= 1000),
+        target("engine floor records/s (bulk_load + optimize)", floor["records_per_s"], "-", None),
+        target("meahub harvest / engine floor", share, ">= 0.75", share >= 0.75, "x"),
+        target("no-change re-harvest / first harvest, time", again, "< 0.10", again < 0.1, "x"),
+        target("no-change re-harvest: records written", written, "0", written == 0),
+        target("no-change re-harvest: dump files rewritten", int(second["dumps_rewritten"]),
+               "- (0 = no)", None),
+        target("peak RSS, meahub harvest process tree", rss, "< 1024", rss < 1024, "MB"),
+        target("peak RSS, full vs quarter scale", growth, "within 20%", abs(growth - 1) <= 0.2,
+               "x"),
+    ]  # fmt: skip
+    if "serve" in r:
+        ratio = r["serve"]["p95_ratio"]
+        rows.append(target("query p95 during a harvest in meahub serve / idle", ratio, "<= 1.5",
+                           ratio <= 1.5, "x"))  # fmt: skip
+    return rows
+
+
+def served_total(served: dict[str, dict[str, int]]) -> int:
+    """Records the mock serves, over every provider and entity set."""
+    return sum(sum(sets.values()) for sets in served.values())
+
+
+def _fmt(value: float) -> str:
+    return f"{value:.2f}" if abs(value) < 100 else f"{value:,.0f}"
+
+
+def _met(met: bool | None) -> str:
+    return "-" if met is None else ("met" if met else "**MISSED**")
+
+
+def verdict_lines(rows: list[dict[str, Any]]) -> list[str]:
+    lines = ["| measure | value | target | verdict |", "|---|---:|---|---|"]
+    lines += [
+        f"| {v['name']} | {_fmt(v['value'])}{v['unit'] and ' ' + v['unit']} | {v['target']} "
+        f"| {_met(v['met'])} |"
+        for v in rows
+    ]
+    return lines
+
+
+def report_markdown(r: dict[str, Any]) -> str:
+    """``harvest-e2e.md``: the verdicts first, then the detail."""
+    first, served = r["harvest"], r["served"]
+    decisions = sum(s.get("Decisions", 0) for s in served.values())
+    total = served_total(served)
+    load = ", ".join(f"{x:.2f}" for x in r["load_before"])
+    missed = [v["name"] for v in r["verdicts"] if v["met"] is False]
+    lines = [
+        "# meahub harvest, end to end (issue 14)",
+        "",
+        f"Command: `{r['command']}`; steps, s: "
+        + ", ".join(f"{k} {v}" for k, v in r["steps_seconds"].items())
+        + f". Load average before: {load}.",
+        "",
+        f"Data: {len(served)} sources ({', '.join(served)}), {total:,} records served, "
+        f"{decisions:,} of them decisions; {first['records']:,} harvested, "
+        f"{first['store_quads'] or 0:,} quads in the store.",
+        "",
+        "## Verdicts",
+        "",
+        *verdict_lines(r["verdicts"]),
+        "",
+        f"Missed: {len(missed)} of {sum(v['met'] is not None for v in r['verdicts'])}.",
+        "",
+        "## Runs",
+        "",
+        "| run | seconds | records | records/s | added / updated / unchanged / deleted / failed "
+        "| peak RSS MB | CPU s (tree) |",
+        "|---|---:|---:|---:|---|---:|---:|",
+    ]
+    for name, key in (("first harvest", "harvest"), ("no-change re-harvest", "reharvest"),
+                      ("first harvest, quarter scale", "harvest_quarter")):  # fmt: skip
+        h = r[key]
+        counts = " / ".join(f"{h['counts'][k]:,}" for k in OUTCOMES)
+        lines.append(
+            f"| {name} | {h['seconds']:.1f} | {h['records']:,} | {h['records_per_s']:,.0f} "
+            f"| {counts} | {h['peak_rss_mb']:.0f} | {h['cpu_seconds']:.1f} |"
+        )
+    lines += _floor_lines(r["floor"], first) + _sources_lines(r) + _cpu_lines(first)
+    if "serve" in r:
+        lines += _serve_lines(r["serve"])
+    lines += _notes(r)
+    return "\n".join(lines) + "\n"
+
+
+def _floor_lines(floor: dict[str, Any], first: dict[str, Any]) -> list[str]:
+    return [
+        "",
+        f"Engine floor: {floor['quads']:,} quads (the harvested store, exported as N-Quads in "
+        f"{floor['export_seconds']:.1f} s, {floor['nquads_bytes'] / 2**20:,.0f} MiB): "
+        f"`bulk_load` {floor['bulk_load_seconds']:.1f} s + `optimize` "
+        f"{floor['optimize_seconds']:.1f} s = {floor['seconds']:.1f} s, "
+        f"**{floor['records_per_s']:,.0f} records/s** ({floor['quads_per_s']:,.0f} quads/s; "
+        f"peak RSS {floor['peak_rss_mb']:.0f} MB). meahub harvest: {first['seconds']:.1f} s, "
+        f"**{first['records_per_s']:,.0f} records/s**.",
+    ]
+
+
+def _sources_lines(r: dict[str, Any]) -> list[str]:
+    lines = ["", "| source | served | first: status, records, s | re-harvest: status, records, s "
+             "| notes (first run) |", "|---|---:|---|---|---|"]  # fmt: skip
+    for name, run in r["harvest"]["sources"].items():
+        again = r["reharvest"]["sources"].get(name, {})
+        served = sum(r["served"].get(name.removeprefix("demo-"), {}).values())
+        notes = "; ".join(run.get("notes") or [])[:300]
+        lines.append(
+            f"| {name} | {served:,} | {_source_cell(run)} | {_source_cell(again)} | {notes} |"
+        )
+    for key, label in (("harvest", "first"), ("reharvest", "re-harvest")):
+        h = r[key]
+        in_sources = sum(s["seconds"] or 0 for s in h["sources"].values())
+        lines.append(
+            f"\n{label}: {in_sources:.1f} s inside the sources' runs, "
+            f"{h['seconds'] - in_sources:.1f} s of the command's {h['seconds']:.1f} s outside "
+            "them (start-up, dumps, exit)."
+        )
+    return lines
+
+
+def _source_cell(run: dict[str, Any]) -> str:
+    if not run:
+        return "-"
+    counts = run["counts"]
+    records = counts["added"] + counts["updated"] + counts["unchanged"]
+    seconds = run.get("seconds")
+    return f"{run['status']}, {records:,}, {seconds:.1f}" if seconds is not None else "-"
+
+
+def _cpu_lines(first: dict[str, Any]) -> list[str]:
+    lines = ["", "CPU of the first harvest (from `/proc`, sampled every 0.2 s):", ""]
+    lines += ["| thread of the meahub process | threads | CPU s |", "|---|---:|---:|"]
+    lines += [f"| {t['name']} | {t['threads']} | {t['cpu_seconds']:.1f} |"
+              for t in first["cpu"]["threads"][:12]]  # fmt: skip
+    lines += ["", "| process | CPU s |", "|---|---:|"]
+    lines += [f"| {p['what'][:90]} | {p['cpu_seconds']:.1f} |"
+              for p in first["cpu"]["processes"][:12]]  # fmt: skip
+    return lines
+
+
+def _serve_lines(s: dict[str, Any]) -> list[str]:
+    idle, during = s["idle"], s["during"]
+    lines = [
+        "",
+        "## Queries during a harvest inside meahub serve",
+        "",
+        f"{s['revised_records']:,} records ({s['share']:.0%}) revised at the source, then every "
+        f"source asked for through the admin API; {s['harvest_seconds']:.1f} s until the runs and "
+        f"their dumps were done. Query p95 of all requests: idle {idle['all']['p95_ms']:.0f} ms "
+        f"({idle['all']['n']} requests), during {during['all']['p95_ms']:.0f} ms "
+        f"({during['all']['n']}): **{s['p95_ratio']:.2f}x**.",
+        "",
+        "| query | idle p50 / p95 ms | during p50 / p95 ms | p95 ratio |",
+        "|---|---:|---:|---:|",
+    ]
+    for name, ratio in s["p95_ratio_per_query"].items():
+        a, b = idle["per_query"][name], during["per_query"][name]
+        lines.append(
+            f"| {name} | {a['p50_ms']:.0f} / {a['p95_ms']:.0f} | {b['p50_ms']:.0f} / "
+            f"{b['p95_ms']:.0f} | {ratio:.2f}x |"
+        )
+    if s["left_out"]:
+        lines += ["", "Left out of the loop after their first request (warm-up): "
+                  + "; ".join(f"{n}: {why}" for n, why in s["left_out"].items()) + "."]  # fmt: skip
+    if s["query_errors"]:
+        lines += ["", "Query errors: " + "; ".join(s["query_errors"])]
+    return lines
+
+
+def _notes(r: dict[str, Any]) -> list[str]:
+    return [
+        "",
+        "## How it was measured",
+        "",
+        "- The harvest is the console script `meahub harvest --config FILE` in a process of its "
+        "own, timed from its start to its exit (start-up, every source, dumps, exit). Records: "
+        f"added + updated + unchanged, from `{r['harvest']['records_from']}`. RSS: the sum over "
+        "the process and its descendants (transform workers, their fork server), sampled from "
+        "`/proc` every 0.2 s. CPU per thread: `/proc/<pid>/task/*/stat` at the last sample.",
+        "- Sources: the four demo flavours, default page size (100), `rate = 0` (a loopback "
+        "mock needs no politeness limit; the default 20 requests/s would time the limiter).",
+        "- Floor: the live generation dumped as N-Quads by pyoxigraph, then `Store(path)."
+        "bulk_load(path=...)` + `optimize()` into a fresh directory in a process of its own; "
+        "floor records/s = harvested records / those seconds.",
+        "- No-change re-harvest: the same command again, nothing changed at the source.",
+        "- Serve: `meahub serve` over the harvested store; one client sends the user-story "
+        "queries (`sparql/queries/*.rq`) in a loop on a keep-alive connection, idle for "
+        "`--idle-seconds`, then from the admin API requests until every run ended and the "
+        "dumps written after the last changing run were in place.",
+        "- The machine's two cores are shared with other work: see the load averages.",
+    ]
+
+
+# -- entry point -------------------------------------------------------------------------------
+
+
+def parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="python -m bench.harvest_e2e", description=__doc__,
+                                formatter_class=argparse.RawDescriptionHelpFormatter)  # fmt: skip
+    p.add_argument("--scale", type=float, default=1.0, help="of issue 14's mix (26,500 records)")
+    p.add_argument("--small-ratio", type=float, default=0.25, help="second size, for RSS")
+    p.add_argument(
+        "--serve-share",
+        type=float,
+        default=0.1,
+        help="share of records changed at the source before the harvest in meahub serve",
+    )
+    p.add_argument("--no-serve", dest="serve_share", action="store_const", const=None,
+                   help="skip the harvest inside meahub serve")  # fmt: skip
+    p.add_argument("--idle-seconds", type=float, default=20.0, help="idle query loop")
+    p.add_argument(
+        "--slow-query-seconds",
+        type=float,
+        default=10.0,
+        help="a query slower than this at its first request is left out of the loop",
+    )
+    p.add_argument(
+        "--py-spy",
+        type=Path,
+        default=None,
+        help="profile the first harvest with py-spy (raw stacks to this file)",
+    )
+    p.add_argument("--results", type=Path, default=RESULTS)
+    return p
+
+
+def measure(args: argparse.Namespace, command: str) -> dict[str, Any]:
+    """Every step (:func:`run`), with the command, the wall time and the verdicts."""
+    started = time.perf_counter()
+    result = {"command": command, **run(args)}
+    result["wall_seconds"] = round(time.perf_counter() - started, 1)
+    result["verdicts"] = verdicts(result)
+    return result
+
+
+def write_results(result: dict[str, Any], folder: Path) -> str:
+    """``harvest-e2e.json`` and ``.md`` in ``folder``; returns the markdown."""
+    folder.mkdir(parents=True, exist_ok=True)
+    (folder / "harvest-e2e.json").write_text(json.dumps(result, indent=2) + "\n")
+    markdown = report_markdown(result)
+    (folder / "harvest-e2e.md").write_text(markdown)
+    return markdown
+
+
+def main(argv: list[str] | None = None) -> dict[str, Any]:
+    args = parser().parse_args(argv)
+    shown = " ".join(sys.argv[1:] if argv is None else argv)
+    result = measure(args, f"python -m bench.harvest_e2e {shown}".strip())
+    print(write_results(result, args.results))
+    return result
+
+
+if __name__ == "__main__":
+    main()
