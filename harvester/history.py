@@ -19,7 +19,7 @@ import pyoxigraph as ox
 
 from . import __version__
 from .mapping import encode_segment
-from .models import RecordFailure, RecordOutcome, SourceReport
+from .models import RecordFailure, RecordOutcome, SourceReport, WithheldDeletions
 from .store import ChangeSet
 from .store_api import StoreBackend
 from .vocab import DCTERMS, MEA, PROV, RDF, RDFS, XSD
@@ -48,7 +48,8 @@ SELECT ?run ?g ?src WHERE {{
 """
 _REFERENCED = f"ASK {{ ?record <{PROV}wasGeneratedBy> ?run }}"
 _RECENT = f"""
-SELECT ?src ?id ?status ?start ?end ?added ?updated ?unchanged ?deleted ?failed ?error WHERE {{
+SELECT ?src ?id ?status ?start ?end ?added ?updated ?unchanged ?deleted ?failed ?error ?withheld
+       ?withheldRuns WHERE {{
   ?run a <{MEA}HarvestRun> ; <{MEA}harvestSource> ?src ; <{PROV}startedAtTime> ?start ;
        <{DCTERMS}identifier> ?id .
   OPTIONAL {{ ?run <{MEA}runStatus> ?status }}
@@ -59,6 +60,8 @@ SELECT ?src ?id ?status ?start ?end ?added ?updated ?unchanged ?deleted ?failed 
   OPTIONAL {{ ?run <{MEA}recordsDeleted> ?deleted }}
   OPTIONAL {{ ?run <{MEA}recordsFailed> ?failed }}
   OPTIONAL {{ ?run <{MEA}errorMessage> ?error }}
+  OPTIONAL {{ ?run <{MEA}recordsWithheld> ?withheld }}
+  OPTIONAL {{ ?run <{MEA}consecutiveWithheldRuns> ?withheldRuns }}
 }} ORDER BY DESC(?start) LIMIT %d
 """
 _COUNTED = ("added", "updated", "unchanged", "deleted", "failed")
@@ -136,8 +139,8 @@ class RunHistory:
 
 
 def run_quads(description: RunDescription) -> list[ox.Quad]:
-    """The ``prov:Activity`` of a run and its failed records (at most
-    :data:`MAX_FAILURES_WRITTEN`), in the run's graph."""
+    """The ``prov:Activity`` of a run, its failed records (at most
+    :data:`MAX_FAILURES_WRITTEN`) and the deletions it withheld, in the run's graph."""
     report = description.report
     subject = ox.NamedNode(run_iri(description.base_iri, report.run_id))
     graph = ox.NamedNode(run_graph(description.base_iri, report.run_id))
@@ -146,6 +149,10 @@ def run_quads(description: RunDescription) -> list[ox.Quad]:
         node = ox.NamedNode(f"{subject.value}#failure-{index + 1}")
         triples.append((subject, MEA + "recordFailure", node))
         triples.extend(_failure(node, failure))
+    for index, withheld in enumerate(report.withheld):
+        node = ox.NamedNode(f"{subject.value}#withheld-{index + 1}")
+        triples.append((subject, MEA + "withheldDeletions", node))
+        triples.extend(_withheld(node, withheld))
     return [ox.Quad(s, ox.NamedNode(p), o, graph) for s, p, o in triples]
 
 
@@ -171,6 +178,10 @@ def _activity(description: RunDescription, subject: ox.NamedNode) -> Iterator[Tr
         yield subject, MEA + f"records{outcome.value.title()}", count
     if report.error:
         yield subject, MEA + "errorMessage", ox.Literal(report.error)
+    if report.withheld:
+        yield subject, MEA + "recordsWithheld", ox.Literal(report.withheld_deletions)
+    if report.withheld_runs:
+        yield subject, MEA + "consecutiveWithheldRuns", ox.Literal(report.withheld_runs)
 
 
 def _failure(node: ox.NamedNode, failure: RecordFailure) -> Iterator[Triple]:
@@ -183,6 +194,16 @@ def _failure(node: ox.NamedNode, failure: RecordFailure) -> Iterator[Triple]:
     yield node, RDFS + "comment", ox.Literal(failure.message)
 
 
+def _withheld(node: ox.NamedNode, withheld: WithheldDeletions) -> Iterator[Triple]:
+    yield node, RDF + "type", ox.NamedNode(MEA + "WithheldDeletions")
+    yield node, MEA + "withheldReason", ox.Literal(str(withheld.reason))
+    if withheld.entity is not None:
+        yield node, MEA + "withheldEntitySet", ox.Literal(withheld.entity)
+    if withheld.count is not None:  # absent: unknown
+        yield node, MEA + "withheldCount", ox.Literal(withheld.count)
+    yield node, RDFS + "comment", ox.Literal(withheld.message)
+
+
 def _stamp(moment: datetime) -> ox.Literal:
     text = moment.strftime("%Y-%m-%dT%H:%M:%S.%fZ")
     return ox.Literal(text, datatype=ox.NamedNode(XSD + "dateTime"))
@@ -192,7 +213,9 @@ def recent_runs(
     store: StoreBackend, base_iri: str, source: str, limit: int = 10
 ) -> list[dict[str, Any]]:
     """The newest run descriptions of ``source`` in the store, newest first, as JSON-ready dicts
-    (``run_id``, ``status``, ``started``, ``ended``, ``counts``, ``error``)."""
+    (``run_id``, ``status``, ``started``, ``ended``, ``counts``, ``error``, and
+    ``withheld``: records whose deletion the run withheld, as far as known, or None when it
+    withheld none; ``withheld_runs``: runs in a row that withheld deletions)."""
     rows = store.query(
         _RECENT % max(int(limit), 1),
         substitutions={"src": ox.NamedNode(source_iri(base_iri, source))},
@@ -213,4 +236,6 @@ def _run_row(row: ox.QuerySolution) -> dict[str, Any]:
         "ended": value("end"),
         "counts": {name: int(value(name) or 0) for name in _COUNTED},
         "error": value("error"),
+        "withheld": None if value("withheld") is None else int(value("withheld") or 0),
+        "withheld_runs": int(value("withheldRuns") or 0),
     }

@@ -8,7 +8,14 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Any
 
-__all__ = ["RecordFailure", "RecordOutcome", "RunStatus", "SourceReport"]
+__all__ = [
+    "RecordFailure",
+    "RecordOutcome",
+    "RunStatus",
+    "SourceReport",
+    "WithheldDeletions",
+    "WithheldReason",
+]
 
 
 class RecordOutcome(StrEnum):
@@ -40,6 +47,48 @@ class RecordFailure:
         return dict(self.__dict__)
 
 
+class WithheldReason(StrEnum):
+    """Why a run kept records it could not confirm at the source (deletions withheld)."""
+
+    INCOMPLETE_LISTING = "incomplete-listing"  # fewer distinct rows than the provider counts
+    UNCERTAIN_LISTING = "uncertain-listing"  # pages repeat and the provider gives no count
+    NOT_SERVED = "not-served"  # the entity set was refused (404/400...), records stored
+    NO_MAPPING = "no-mapping"  # an entity set without a mapping, records stored
+    UNCONFIRMED_PROBES = "unconfirmed-probes"  # incremental: key lookups neither 2xx nor 404
+    MASS_DELETION_GUARD = "mass-deletion-guard"  # more than max_delete_share would go
+
+
+@dataclass(frozen=True, kw_only=True)
+class WithheldDeletions:
+    """Deletions one run did not make, and why: ``count`` records would have been deleted
+    (None: unknown), of entity set ``entity`` (None: the whole source)."""
+
+    #: a :class:`WithheldReason` (kept as text: a newer server may send others)
+    reason: str
+    message: str
+    count: int | None
+    entity: str | None = None
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> WithheldDeletions:
+        """Read back :meth:`to_dict`."""
+        count = data.get("count")
+        return cls(
+            reason=str(data.get("reason") or ""),
+            message=str(data.get("message") or ""),
+            count=int(count) if count is not None else None,
+            entity=data.get("entity"),
+        )
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "reason": str(self.reason),
+            "entity": self.entity,
+            "count": self.count,
+            "message": self.message,
+        }
+
+
 @dataclass(kw_only=True)
 class SourceReport:
     """What one run did to one source."""
@@ -54,7 +103,22 @@ class SourceReport:
     notes: list[str] = field(default_factory=list)
     error: str | None = None
     requests: int = 0
-    withheld_deletions: int = 0
+    #: every withholding of deletions in this run (empty: none withheld)
+    withheld: list[WithheldDeletions] = field(default_factory=list)
+    #: runs in a row (this one included) that withheld deletions; set when the run ends
+    withheld_runs: int = 0
+    #: ``withheld_runs`` reached the configured ``flag_after_withheld_runs``
+    withheld_flagged: bool = False
+    #: the run compared the source's listings with the store (a harvest that got that far)
+    checked_deletions: bool = False
+
+    @property
+    def withheld_deletions(self) -> int:
+        """Records whose deletion this run withheld, as far as known (see :attr:`withheld`)."""
+        return sum(w.count or 0 for w in self.withheld)
+
+    def withhold(self, withheld: WithheldDeletions) -> None:
+        self.withheld.append(withheld)
 
     def count(self, outcome: RecordOutcome, n: int = 1) -> None:
         self.counts[outcome.value] += n
@@ -83,4 +147,8 @@ class SourceReport:
             "error": self.error,
             "requests": self.requests,
             "withheld_deletions": self.withheld_deletions,
+            "withheld": [w.to_dict() for w in self.withheld],
+            "withheld_runs": self.withheld_runs,
+            "withheld_flagged": self.withheld_flagged,
+            "checked_deletions": self.checked_deletions,
         }

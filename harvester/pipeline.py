@@ -25,7 +25,14 @@ from .exceptions import (
 )
 from .history import RunDescription, RunHistory
 from .mapping import MappingContext, MappingRegistry, RecordMapping, encode_segment
-from .models import RecordFailure, RecordOutcome, RunStatus, SourceReport
+from .models import (
+    RecordFailure,
+    RecordOutcome,
+    RunStatus,
+    SourceReport,
+    WithheldDeletions,
+    WithheldReason,
+)
 from .raw import RawArchive
 from .settings import SourceConfig
 from .sources import Listing, RawRecord, Source
@@ -63,6 +70,9 @@ class _Run:
     deletes: list[KnownRecord] = field(default_factory=list)
     complete: list[str] = field(default_factory=list)
     full_listed: set[str] = field(default_factory=set)
+    #: entity sets whose listing was served (its first page came), and those refused, with why
+    served: list[str] = field(default_factory=list)
+    refused: list[str] = field(default_factory=list)
     batch: list[Job] = field(default_factory=list)
     in_flight: deque[tuple[Future[list[Transformed]], list[_Pending]]] = field(
         default_factory=deque
@@ -85,6 +95,8 @@ class Harvester:
     :param checker: the runtime shape checker compiled from ``ontology/shapes.ttl``.
     :param max_delete_share: the mass-deletion guard: the largest share of a source's records one
         run may delete without ``full`` or ``allow_mass_delete``.
+    :param flag_after_withheld_runs: a source whose runs withhold deletions this many times in
+        a row is flagged (unless its ``SourceConfig`` says otherwise).
     """
 
     def __init__(
@@ -102,6 +114,7 @@ class Harvester:
         enricher: Enricher | None = None,
         history_runs: int = 50,
         transform_workers: int = 0,
+        flag_after_withheld_runs: int = 3,
     ) -> None:
         self.store = store
         self.state = state
@@ -115,6 +128,7 @@ class Harvester:
         self.enricher = enricher or Enricher(None, 1.0)
         self.history = RunHistory(store, base_iri, keep=history_runs)
         self.transform_workers = transform_workers
+        self.flag_after_withheld_runs = flag_after_withheld_runs
 
     @property
     def transformer(self) -> Transformer:
@@ -144,6 +158,7 @@ class Harvester:
         try:
             for entity in config.entities or self.registry.entity_sets():
                 self._harvest_entity(run, source, entity)
+            self._require_listing(run)
             self._find_deletions(run)
             self._guard_deletions(run, full or allow_mass_delete)
             self._commit(run)
@@ -173,7 +188,10 @@ class Harvester:
     def _harvest_entity(self, run: _Run, source: Source, entity: str) -> None:
         mapping = self.registry.get(entity)
         if mapping is None:
-            run.report.notes.append(f"{entity}: no mapping for this entity set; skipped")
+            message = f"{entity}: no mapping for this entity set; skipped"
+            run.report.notes.append(message)
+            run.refused.append(f"{entity}: no mapping for {run.config.kind}")
+            self._withhold_unlisted(run, entity, WithheldReason.NO_MAPPING, message)
             return
         listing = Listing(entity)
         since = self._since(run, mapping, entity)
@@ -187,8 +205,14 @@ class Harvester:
             if not self._not_served(run, entity, listing, exc):
                 raise
             return
+        run.served.append(entity)
         run.report.notes.extend(listing.notes)
         if not listing.complete:
+            reason, message = listing.doubt or (
+                WithheldReason.INCOMPLETE_LISTING,
+                f"{entity}: listing incomplete; deletions withheld",
+            )
+            self._withhold_unlisted(run, entity, reason, message, counted=since is None)
             return
         if since is None:
             run.full_listed.add(entity)
@@ -208,8 +232,26 @@ class Harvester:
         entity set by name. Nothing of it is deleted (its listing is not complete)."""
         if exc.status not in _NOT_SERVED or listing.pages > 0 or entity in run.config.entities:
             return False
-        run.report.notes.append(f"{entity}: not served by this source ({exc.status}); skipped")
+        message = f"{entity}: not served by this source ({exc.status}); skipped"
+        run.report.notes.append(message)
+        run.refused.append(f"{entity}: HTTP {exc.status} at {exc.url}")
+        self._withhold_unlisted(run, entity, WithheldReason.NOT_SERVED, message)
         return True
+
+    def _require_listing(self, run: _Run) -> None:
+        """A source of which not one entity set could be listed is misconfigured (a wrong URL,
+        or a kind that does not fit it), not an empty source: the run fails, naming what was
+        tried. An entity set served empty (200, no rows) counts as listed.
+
+        :raises SourceError: when nothing was served.
+        """
+        if run.served:
+            return
+        tried = "; ".join(run.refused) or "no entity set to list"
+        raise SourceError(
+            f"nothing could be listed from this source ({tried}); check its url and kind",
+            source=run.config.name,
+        )
 
     # -- one record --------------------------------------------------------------------------
 
@@ -220,11 +262,7 @@ class Harvester:
         has: unchanged) and encodes it for the raw archive, on a worker for large runs."""
         run.control.check()
         if raw.problem or raw.record_id is None:
-            key = raw.record_id or "(no id)"
-            if keep_raw:
-                key = self.raw.put(run.config.name, raw.entity, raw.record_id, raw.url, raw.payload)
-            message = raw.problem or f"{raw.entity} record has no id"
-            self._failed(run, raw, "read", message + f" (raw payload kept as {key})")
+            self._unreadable(run, raw, keep_raw)
             return
         run.ledger.see(raw.entity, raw.record_id)
         job = Job(
@@ -238,6 +276,19 @@ class Harvester:
         run.batch.append(job)
         if len(run.batch) >= _TRANSFORM_BATCH:
             self._dispatch(run)
+
+    def _unreadable(self, run: _Run, raw: RawRecord, keep_raw: bool) -> None:
+        """A listed record that cannot be read is reported and skipped. Without an id its
+        payload is kept by content hash; with one it was listed, so it is seen (not deleted):
+        the store and the raw archive keep its last good version."""
+        message = raw.problem or f"{raw.entity} record has no id"
+        if raw.record_id is not None:
+            run.ledger.see(raw.entity, raw.record_id)
+            message += " (the stored version, if any, is kept)"
+        elif keep_raw:
+            key = self.raw.put(run.config.name, raw.entity, None, raw.url, raw.payload)
+            message += f" (raw payload kept as {key})"
+        self._failed(run, raw, "read", message)
 
     def _pending(self, run: _Run, jobs: list[Job]) -> list[_Pending]:
         """The jobs with what the store has for each (looked up for the whole batch at once):
@@ -335,29 +386,66 @@ class Harvester:
 
     def _find_deletions(self, run: _Run) -> None:
         """Records absent from a complete full listing are gone from the source."""
+        run.report.checked_deletions = True
         for entity in sorted(run.full_listed):
             run.deletes.extend(run.ledger.unseen(entity))
 
     def _probe_unseen(self, run: _Run, source: Source, entity: str) -> None:
-        """Incremental listings omit unchanged records: ask for each one by key (404 = gone)."""
+        """Incremental listings omit unchanged records: ask for each one by key (404 = gone).
+        Records whose key URL answers neither 2xx nor 404 are kept, and counted as withheld."""
+        unsure = 0
         for record in run.ledger.unseen(entity):
             run.control.check()
-            if source.exists(entity, record.record_id) is not False:
-                run.ledger.see(entity, record.record_id)
-            else:
+            found = source.exists(entity, record.record_id)
+            if found is False:
                 run.deletes.append(record)
+                continue
+            unsure += found is None
+            run.ledger.see(entity, record.record_id)
+        if unsure:
+            message = (
+                f"{entity}: {unsure} stored record(s) not in the incremental listing could not "
+                "be checked at the source (their key URLs answered neither 2xx nor 404); kept"
+            )
+            run.report.notes.append(message)
+            withheld = WithheldDeletions(
+                reason=WithheldReason.UNCONFIRMED_PROBES, message=message, count=None, entity=entity
+            )
+            run.report.withhold(withheld)
+
+    def _withhold_unlisted(
+        self, run: _Run, entity: str, reason: WithheldReason, message: str, *, counted: bool = True
+    ) -> None:
+        """An entity set not listed completely deletes nothing: when the store holds records
+        of it that this run did not see, say so, with how many (``counted``: those are what
+        a complete listing would have deleted; an incremental one cannot tell)."""
+        unseen = run.ledger.unseen_count(entity)
+        if not unseen:
+            return
+        count = unseen if counted else None
+        detail = f"{unseen} stored record(s) not listed were kept"
+        withheld = WithheldDeletions(
+            reason=reason, message=f"{message} ({detail})", count=count, entity=entity
+        )
+        log.warning("%s: deletions withheld: %s", run.config.name, withheld.message)
+        run.report.withhold(withheld)
 
     def _guard_deletions(self, run: _Run, allowed: bool) -> None:
         total = run.ledger.known_count()
         share = len(run.deletes) / total if total else 0.0
         limit = self._delete_limit(run.config)
         if run.deletes and share > limit and not allowed:
-            run.report.withheld_deletions = len(run.deletes)
-            run.report.notes.append(
+            message = (
                 f"mass-deletion guard: {len(run.deletes)} of {total} records "
                 f"({share:.0%} > {limit:.0%}) are gone from the source; nothing deleted. "
                 "Re-run with --full or --allow-mass-delete to delete them."
             )
+            run.report.notes.append(message)
+            log.warning("%s: deletions withheld: %s", run.config.name, message)
+            withheld = WithheldDeletions(
+                reason=WithheldReason.MASS_DELETION_GUARD, message=message, count=len(run.deletes)
+            )
+            run.report.withhold(withheld)
             run.deletes = []
             return
         for record in run.deletes:
@@ -391,7 +479,28 @@ class Harvester:
         descriptions beyond the history bound are dropped there too)."""
         self.history.add(run.writer, self._description(run))
 
+    def _settle_withheld(self, run: _Run) -> None:
+        """The run's place in its source's streak of runs that withheld deletions, and the
+        flag once the streak is long enough. Only ok runs that compared listings with the store
+        move the streak; failed or stopped runs carry it on."""
+        report = run.report
+        before, _ = self.state.withheld_streak(run.config.name)
+        if report.status is not RunStatus.OK or not report.checked_deletions:
+            report.withheld_runs = before
+        else:
+            report.withheld_runs = before + 1 if report.withheld else 0
+        limit = run.config.flag_after_withheld_runs or self.flag_after_withheld_runs
+        report.withheld_flagged = report.withheld_runs >= limit
+        if report.withheld_flagged and report.withheld:
+            message = (
+                f"deletions withheld in {report.withheld_runs} runs in a row "
+                f"(flag_after_withheld_runs = {limit}): flagged"
+            )
+            report.notes.append(message)
+            log.warning("%s: %s", run.config.name, message)
+
     def _description(self, run: _Run) -> RunDescription:
+        self._settle_withheld(run)
         run.report.ended = datetime.now(UTC)
         return RunDescription(
             report=run.report,
@@ -406,6 +515,7 @@ class Harvester:
         run.writer.abort()
         self.raw.flush()
         run.report.status = RunStatus.FAILED
+        run.report.withheld.clear()  # nothing was committed: nothing deleted, nothing withheld
         if isinstance(exc, RunCancelled):
             run.report.status = RunStatus(exc.reason)
         run.report.error = f"{exc}" + (f" [{exc.url}]" if exc.url else "")

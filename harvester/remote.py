@@ -18,7 +18,7 @@ from typing import Any
 import httpx
 
 from .exceptions import AdminRequestError
-from .models import RecordFailure, RunStatus, SourceReport
+from .models import RecordFailure, RunStatus, SourceReport, WithheldDeletions
 from .settings import Settings
 
 __all__ = ["remote_harvest", "remote_status", "server_url"]
@@ -135,6 +135,10 @@ def _report(name: str, run_id: str, data: dict[str, Any]) -> SourceReport:
         notes=list(body.get("notes") or []),
         error=body.get("error") or data.get("error") or (None if body else f"run {status}"),
         requests=int(body.get("requests") or 0),
+        withheld=[WithheldDeletions.from_dict(w) for w in body.get("withheld") or []],
+        withheld_runs=int(body.get("withheld_runs") or 0),
+        withheld_flagged=bool(body.get("withheld_flagged")),
+        checked_deletions=bool(body.get("checked_deletions")),
     )
     return report
 

@@ -68,6 +68,13 @@ def print_reports(console: Console, reports: Sequence[SourceReport]) -> None:
 def _print_details(console: Console, report: SourceReport) -> None:
     if report.error:
         console.print(Text(f"{report.source}: FAILED: {report.error}", style="bold red"))
+    for withheld in report.withheld:
+        how_many = "how many unknown" if withheld.count is None else f"{withheld.count} records"
+        line = f"{report.source}: deletions withheld ({how_many}): {withheld.message}"
+        console.print(Text(line, style="bold yellow"))
+    if report.withheld_flagged:
+        line = f"{report.source}: FLAGGED: deletions withheld {report.withheld_runs} runs in a row"
+        console.print(Text(line, style="bold red"))
     for failure in report.failures[:20]:
         line = f"{report.source}: {failure.entity} {failure.record_id or '(no id)'} "
         console.print(
@@ -82,7 +89,8 @@ def _print_details(console: Console, report: SourceReport) -> None:
 def status_table(status: Mapping[str, Any]) -> Table:
     """Per source: its last run, failures in a row (flagged), schedule and next run."""
     table = Table(title="harvest status")
-    for column in ("source", "last run", "status", *_OUTCOMES, "failing", "next run", "error"):
+    columns = ("source", "last run", "status", *_OUTCOMES, "failing", "withheld", "next run")
+    for column in (*columns, "error"):
         table.add_column(column)
     for name, entry in (status.get("sources") or {}).items():
         table.add_row(name, *_status_cells(entry or {}))
@@ -95,12 +103,29 @@ def _status_cells(entry: Mapping[str, Any]) -> list[str | Text]:
     if entry.get("running"):
         state += f" (running {entry['running']})"
     failures = str(entry.get("consecutive_failures", 0))
-    failing = Text(failures + " FLAGGED", style="bold red") if entry.get("flagged") else failures
+    flagged = entry.get("failing_flagged", entry.get("flagged"))
+    failing = Text(failures + " FLAGGED", style="bold red") if flagged else failures
     return [
         str(entry.get("started") or "never"),
         Text(state, style="red" if state not in ("ok", "never") else ""),
         *[str(counts.get(o, 0)) if entry.get("status") else "-" for o in _OUTCOMES],
         failing,
+        _withheld_cell(entry),
         str(entry.get("next_run") or ("on demand" if not entry.get("schedule") else "-")),
         Text(str(entry.get("error") or "")),
     ]
+
+
+def _withheld_cell(entry: Mapping[str, Any]) -> Text:
+    """Records whose deletion the source's runs withheld ("?" when unknown), the runs in a row
+    that did, and FLAGGED; "-" when the latest runs withheld none."""
+    runs = int(entry.get("consecutive_withheld_runs") or 0)
+    if not runs:
+        return Text("-")
+    count = str(entry.get("deletions_withheld_count") or 0)
+    if entry.get("deletions_withheld_unknown"):
+        count = "?" if count == "0" else count + "+?"
+    text = f"{count} ({runs} run{'s' if runs > 1 else ''})"
+    if entry.get("withheld_flagged"):
+        return Text(text + " FLAGGED", style="bold red")
+    return Text(text, style="yellow")

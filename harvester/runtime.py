@@ -110,6 +110,7 @@ class Runtime:
             enricher=self.enricher(),
             history_runs=self.settings.scheduler.history_runs,
             transform_workers=self._transform_workers(),
+            flag_after_withheld_runs=self.settings.harvest.flag_after_withheld_runs,
         )
 
     def _transform_workers(self) -> int:

@@ -15,7 +15,9 @@
 - A failed run is retried once at ``min(retry_base * 2**(failures-1), half the time to the next
   regular run)``, a one-off job in the job store; the next failure schedules the next retry
   (doubling), a success removes it. A source failing ``flag_after_failures`` runs in a row is
-  flagged in ``/status`` and ``/metrics``.
+  flagged in ``/status`` and ``/metrics``; so is one whose runs withheld deletions
+  ``flag_after_withheld_runs`` times in a row (``[harvest]``, or per source; see
+  :meth:`harvester.state.HarvestState.withheld_streak`).
 - Every run has a :class:`~harvester.control.RunControl`: past ``max_run_seconds`` it is
   cancelled at the next record or page boundary; :meth:`stop` (the server shutting down)
   interrupts it there. Either way nothing of it is committed and its run is recorded.
@@ -329,7 +331,13 @@ class HarvestService:
         self._ticket(report.run_id, status=report.status.value, ended=_now(), report=report)
         if report.status is RunStatus.OK and report.changed:
             refresh_dumps(self.runtime.store, self.runtime.settings.server)
-        keep = max(self.config.history_runs, self.config.flag_after_failures + 1)
+        withheld_flag = (
+            config.flag_after_withheld_runs
+            or self.runtime.settings.harvest.flag_after_withheld_runs
+        )
+        # enough runs kept to tell either streak (failures, withheld deletions) at its flag
+        flags = max(self.config.flag_after_failures, withheld_flag)
+        keep = max(self.config.history_runs, flags + 1)
         self.runtime.state.prune_runs(config.name, keep)
         counts = dict(report.counts)
         log.info("run %s of %s: %s %s", report.run_id, config.name, report.status.value, counts)

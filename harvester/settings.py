@@ -150,8 +150,17 @@ class LinkingSettings:
 
 @dataclass(frozen=True, kw_only=True)
 class HarvestSettings:
+    """``[harvest]``.
+
+    :param max_delete_share: the mass-deletion guard (the largest share of a source's records
+        one run may delete without ``--full`` or ``--allow-mass-delete``).
+    :param flag_after_withheld_runs: a source whose runs withheld deletions (an incomplete
+        listing, the mass-deletion guard...) this many times in a row is flagged.
+    """
+
     user_agent: str = "MEA-Hub/0.1 (+https://w3id.org/mea; InforMEA-style harvester)"
     max_delete_share: float = 0.2
+    flag_after_withheld_runs: int = 3
     #: worker processes for mapping and linking in large runs; None: one per core, at most
     #: four (0 turns them off; small runs never start them)
     workers: int | None = None
@@ -211,6 +220,8 @@ class SourceConfig:
     mode: str = "full"
     overlap: float = 3600.0
     max_delete_share: float | None = None
+    #: overrides ``[harvest] flag_after_withheld_runs`` for this source
+    flag_after_withheld_runs: int | None = None
 
     def entity_sets(self) -> tuple[str, ...]:
         return self.entities or ODATA_ENTITIES
@@ -415,8 +426,13 @@ def _server(table: Mapping[str, Any], base_dir: Path | None = None) -> ServerSet
 
 
 def _harvest(table: Mapping[str, Any]) -> HarvestSettings:
-    _check_keys(table, {"user_agent", "max_delete_share", "workers"}, "[harvest]")
+    keys = {"user_agent", "max_delete_share", "workers", "flag_after_withheld_runs"}
+    _check_keys(table, keys, "[harvest]")
     values: dict[str, Any] = {}
+    if "flag_after_withheld_runs" in table:
+        values["flag_after_withheld_runs"] = _at_least_one(
+            table, "flag_after_withheld_runs", "harvest"
+        )
     if "workers" in table:
         values["workers"] = _positive(_typed(table, "workers", int, "harvest"), "harvest.workers")
     if "user_agent" in table:
@@ -452,6 +468,13 @@ def _scheduler(table: Mapping[str, Any]) -> SchedulerSettings:
     return SchedulerSettings(**values)
 
 
+def _at_least_one(table: Mapping[str, Any], key: str, where: str) -> int:
+    value: int = _typed(table, key, int, where)
+    if value < 1:
+        raise ConfigError(f"{where}.{key} must be at least 1, got {value}")
+    return value
+
+
 def _share(value: Any, where: str) -> float:
     if not isinstance(value, int | float) or isinstance(value, bool) or not 0 <= value <= 1:
         raise ConfigError(f"{where} must be a number from 0 to 1, got {value!r}")
@@ -475,6 +498,7 @@ def _source(table: Mapping[str, Any], index: int) -> SourceConfig:
     where = f"[[sources]] #{index + 1}"
     allowed = {"name", "kind", "url", "entities", "entity_urls", "cron", "interval", "mode"}
     allowed |= {"overlap", "max_delete_share", "timezone", "jitter", "max_run_seconds"}
+    allowed |= {"flag_after_withheld_runs"}
     allowed |= set(_SOURCE_SCALARS)
     _check_keys(table, allowed, where)
     for key in ("name", "kind", "url"):
@@ -501,6 +525,8 @@ def _source_values(table: Mapping[str, Any], where: str) -> dict[str, Any]:
     values.update(_source_schedule(table, where))
     if "max_delete_share" in table:
         values["max_delete_share"] = _share(table["max_delete_share"], f"{where}.max_delete_share")
+    if "flag_after_withheld_runs" in table:
+        values["flag_after_withheld_runs"] = _at_least_one(table, "flag_after_withheld_runs", where)
     return values
 
 

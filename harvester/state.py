@@ -16,6 +16,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from .models import RunStatus
 from .sqlite import open_database
 
 __all__ = ["HarvestState", "KnownRecord", "RunLedger", "RunRow"]
@@ -141,6 +142,25 @@ class HarvestState:
             return None
         return RunRow(row[0], row[1], row[2], row[3], row[4], json.loads(row[5]))
 
+    def withheld_streak(self, source: str, limit: int = 100) -> tuple[int, list[dict[str, Any]]]:
+        """Runs of ``source`` in a row, newest first, that withheld deletions, and what the
+        newest of them withheld (its report's ``withheld`` entries).
+
+        Only finished ``ok`` runs that compared the source with the store (``checked_deletions``
+        in their report) count or break the streak: failed and stopped runs committed nothing,
+        and a remap lists nothing.
+        """
+        streak, latest = 0, list[dict[str, Any]]()
+        for run in self.runs(source, limit=limit):
+            if run.status != RunStatus.OK.value or not run.report.get("checked_deletions"):
+                continue
+            withheld = run.report.get("withheld") or []
+            if not withheld:
+                break
+            latest = latest or list(withheld)
+            streak += 1
+        return streak, latest
+
     def prune_runs(self, source: str, keep: int) -> None:
         """Forget all but the newest ``keep`` runs of ``source`` (the history stays bounded)."""
         with self._tx() as db:
@@ -195,6 +215,16 @@ class RunLedger:
             )
             found.update((rid, KnownRecord(entity, rid, graph, h)) for rid, graph, h in rows)
         return found
+
+    def unseen_count(self, entity: str) -> int:
+        """How many records of ``entity`` the store holds that this run has not seen."""
+        self._flush()
+        row = self._db.execute(
+            "SELECT COUNT(*) FROM records WHERE source = ? AND entity = ? AND NOT EXISTS "
+            "(SELECT 1 FROM temp.run_seen s WHERE s.entity = ? AND s.id = records.id)",
+            (self.source, entity, entity),
+        )
+        return int(row.fetchone()[0])
 
     def known_count(self) -> int:
         row = self._db.execute("SELECT COUNT(*) FROM records WHERE source = ?", (self.source,))

@@ -1,6 +1,7 @@
 """The harvest status document (``GET /status``, ``meahub status``): per source its last run, its
 recent run history read back from the store (the ``mea:HarvestRun`` graphs), its schedule and
-next run, the run going now, and whether it is flagged for failing too many runs in a row."""
+next run, the run going now, the deletions its runs withheld, and whether it is flagged for
+failing, or for withholding deletions, too many runs in a row."""
 
 from __future__ import annotations
 
@@ -55,8 +56,39 @@ def _source_status(
         "next_run": next_run.isoformat() if next_run else None,
         "running": running.get(config.name),
         "consecutive_failures": failures,
-        "flagged": failures >= runtime.settings.scheduler.flag_after_failures,
+        **_flags(runtime, config, failures),
         "history": recent_runs(runtime.store, base_iri, config.name, limit=5),
+    }
+
+
+def _flags(runtime: Runtime, config: SourceConfig, failures: int) -> dict[str, Any]:
+    """The deletions the source's runs withheld (those of the newest run of the streak), the
+    streak's length, and the flags with their reasons (``flagged``: either flag)."""
+    streak, withheld = runtime.state.withheld_streak(config.name)
+    limit = config.flag_after_withheld_runs or runtime.settings.harvest.flag_after_withheld_runs
+    failing = failures >= runtime.settings.scheduler.flag_after_failures
+    flagged = streak >= limit
+    reasons = []
+    if failing:
+        reasons.append(
+            f"failed {failures} runs in a row "
+            f"(flag_after_failures = {runtime.settings.scheduler.flag_after_failures})"
+        )
+    if flagged:
+        why = "; ".join(str(w.get("message")) for w in withheld)
+        reasons.append(
+            f"deletions withheld in {streak} runs in a row "
+            f"(flag_after_withheld_runs = {limit}): {why}"
+        )
+    return {
+        "consecutive_withheld_runs": streak,
+        "deletions_withheld": withheld,
+        "deletions_withheld_count": sum(int(w.get("count") or 0) for w in withheld),
+        "deletions_withheld_unknown": any(w.get("count") is None for w in withheld),
+        "failing_flagged": failing,
+        "withheld_flagged": flagged,
+        "flagged": failing or flagged,
+        "flag_reasons": reasons,
     }
 
 

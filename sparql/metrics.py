@@ -10,8 +10,13 @@ with ``prometheus_client``: about sixty lines against a dependency and its globa
 - ``meahub_harvest_last_run{source,status}``, ``meahub_harvest_last_records{source,outcome}``,
   ``meahub_harvest_last_end_timestamp_seconds{source}``, ``meahub_store_quads``,
   ``meahub_harvest_consecutive_failures{source}``, ``meahub_harvest_flagged{source}`` (1 when
-  the source failed ``flag_after_failures`` runs in a row): from the harvest status (the
-  callable behind ``/status``).
+  the source failed ``flag_after_failures`` runs in a row, or withheld deletions
+  ``flag_after_withheld_runs`` runs in a row), ``meahub_harvest_deletions_withheld{source}``
+  (records whose deletion the newest run of the streak withheld, as far as known),
+  ``meahub_harvest_deletions_withheld_reason{source,reason}`` (that count per reason; NaN
+  when unknown), ``meahub_harvest_consecutive_withheld_runs{source}`` and
+  ``meahub_harvest_withheld_flagged{source}``: from the harvest status (the callable behind
+  ``/status``).
 
 Access lines go to the ``meahub.access`` logger (INFO) as JSON objects, one per request, with the
 method, path (without the query string), route template, status, bytes sent, duration and client.
@@ -137,6 +142,7 @@ def _harvest_lines(status: Mapping[str, Any]) -> list[str]:
         if stamp is not None:
             ended.append(f"meahub_harvest_last_end_timestamp_seconds{_labels(source=name)} {stamp}")
     lines += _failing_lines(sources)
+    lines += _withheld_lines(sources)
     quads = [] if "quads" not in status else [f"meahub_store_quads {int(status['quads'])}"]
     quads_header = _header("meahub_store_quads", "gauge", "Quads in the store") if quads else []
     return [*lines, *records, *ended, *quads_header, *quads]
@@ -146,7 +152,11 @@ def _failing_lines(sources: Mapping[str, Any]) -> list[str]:
     failures = _header(
         "meahub_harvest_consecutive_failures", "gauge", "Failed runs since the last good one"
     )
-    flagged = _header("meahub_harvest_flagged", "gauge", "1: the source keeps failing")
+    flagged = _header(
+        "meahub_harvest_flagged",
+        "gauge",
+        "1: the source keeps failing, or keeps withholding deletions (see /status)",
+    )
     for name, run in sorted(sources.items()):
         run = run or {}
         if "consecutive_failures" in run:
@@ -156,6 +166,52 @@ def _failing_lines(sources: Mapping[str, Any]) -> list[str]:
             )
             flagged.append(f"meahub_harvest_flagged{labels} {int(bool(run.get('flagged')))}")
     return [*failures, *flagged]
+
+
+def _withheld_lines(sources: Mapping[str, Any]) -> list[str]:
+    withheld = _header(
+        "meahub_harvest_deletions_withheld",
+        "gauge",
+        "Records kept although a listing did not show them (deletions withheld), as far as known",
+    )
+    reasons = _header(
+        "meahub_harvest_deletions_withheld_reason",
+        "gauge",
+        "Deletions withheld, by reason (NaN: how many is unknown)",
+    )
+    streaks = _header(
+        "meahub_harvest_consecutive_withheld_runs", "gauge", "Runs in a row that withheld deletions"
+    )
+    flagged = _header(
+        "meahub_harvest_withheld_flagged", "gauge", "1: the source keeps withholding deletions"
+    )
+    for name, run in sorted(sources.items()):
+        run = run or {}
+        if "consecutive_withheld_runs" not in run:
+            continue
+        labels = _labels(source=name)
+        count = int(run.get("deletions_withheld_count") or 0)
+        withheld.append(f"meahub_harvest_deletions_withheld{labels} {count}")
+        for reason, n in sorted(_by_reason(run.get("deletions_withheld") or []).items()):
+            by_reason = _labels(source=name, reason=reason)
+            reasons.append(
+                f"meahub_harvest_deletions_withheld_reason{by_reason} {'NaN' if n is None else n}"
+            )
+        streak = int(run["consecutive_withheld_runs"])
+        streaks.append(f"meahub_harvest_consecutive_withheld_runs{labels} {streak}")
+        flag = int(bool(run.get("withheld_flagged")))
+        flagged.append(f"meahub_harvest_withheld_flagged{labels} {flag}")
+    return [*withheld, *reasons, *streaks, *flagged]
+
+
+def _by_reason(entries: list[Mapping[str, Any]]) -> dict[str, int | None]:
+    """Withheld counts summed by reason; None for a reason with any unknown count."""
+    totals: dict[str, int | None] = {}
+    for entry in entries:
+        reason, count = str(entry.get("reason") or "unknown"), entry.get("count")
+        before = totals.get(reason, 0)
+        totals[reason] = None if before is None or count is None else before + int(count)
+    return totals
 
 
 def _status(run: Mapping[str, Any]) -> str:

@@ -102,7 +102,10 @@ def test_incomplete_listing_deletes_nothing(hub: Hub, dataset: Dataset) -> None:
     hub.harvest(mock.handle, config)
     report = hub.harvest(_ignoring(mock, "$skip"), config)
     assert any("listing incomplete" in note for note in report.notes)
-    assert report.counts["deleted"] == 0 and report.withheld_deletions == 0
+    assert report.counts["deleted"] == 0
+    # issue 12: withheld deletions are reported, with what a complete listing would delete
+    assert report.withheld_deletions == len(dataset["Decisions"]) - 5
+    assert [w.reason for w in report.withheld] == ["incomplete-listing"]
     assert hub.count("Decision") == len(dataset["Decisions"])
 
 

@@ -20,11 +20,12 @@ from typing import Any
 from .. import values
 from ..exceptions import SourceError, SourceFormatError, SourceHTTPError
 from ..http import Fetcher
+from ..models import WithheldReason
 from ..settings import SourceConfig
 from .atom import looks_like_atom, parse_atom_page
 from .odata import Page, entity_url, looks_like_guid, parse_page, rebase
 
-__all__ = ["Listing", "ODataSource", "RawRecord"]
+__all__ = ["DistinctRows", "Listing", "ODataSource", "RawRecord", "check_listing"]
 
 log = logging.getLogger(__name__)
 
@@ -49,14 +50,29 @@ class RawRecord:
 
 @dataclass
 class Listing:
-    """Progress of one entity set's listing; ``complete`` is True only after the last page."""
+    """Progress of one entity set's listing; ``complete`` is True only after the last page,
+    when nothing says that records were missed (then ``doubt`` says why it is False)."""
 
     entity: str
     complete: bool = False
     pages: int = 0
     repeated_page: bool = False
+    #: the repeated page was exactly as long as the page asked for: more may follow it
+    repeated_full_page: bool = False
+    #: the largest count the provider gave (``__count``, ``@odata.count``, ``<m:count>``)
     total: int | None = None
+    #: distinct rows delivered: records with an id, and rows without one (reported as failed)
+    delivered: int = 0
+    #: rows that repeated an id already listed (read once)
+    duplicates: int = 0
+    #: why deletions cannot rely on this listing (a reason and a message), when they cannot
+    doubt: tuple[WithheldReason, str] | None = None
     notes: list[str] = field(default_factory=list)
+
+    def distrust(self, reason: WithheldReason, message: str) -> None:
+        """The listing ended but may have missed records: nothing is deleted on its account."""
+        self.doubt = (reason, message)
+        self.notes.append(message)
 
 
 class ODataSource:
@@ -85,26 +101,16 @@ class ODataSource:
         :raises SourceError: when a page cannot be fetched or read (the listing is incomplete).
         """
         root = self.config.url_for(entity)
-        seen: set[str] = set()
+        rows = DistinctRows(entity)
         with ThreadPoolExecutor(max_workers=max(1, self.config.concurrency)) as pool:
             for items in self._pages(entity, listing, navigations, since):
-                fresh = [r for r in self._raw_records(entity, root, items) if _first_time(r, seen)]
+                fresh = [r for r in self._raw_records(entity, root, items) if rows.first(r)]
                 if any(_needs_fetch(r, navigations) for r in fresh):
                     yield from pool.map(lambda r: self._resolve(r, navigations, root), fresh)
                 else:  # every navigation inline (or none asked): no thread hop per record
                     yield from fresh
-        listing.complete = self._check_count(listing, len(seen), since)
-
-    def _check_count(self, listing: Listing, seen: int, since: datetime | None) -> bool:
-        """A listing that gave fewer records than the provider's own count is incomplete (its
-        paging is broken): report it, and let nothing be deleted on its account."""
-        if since is None and listing.total is not None and seen < listing.total:
-            listing.notes.append(
-                f"{listing.entity}: listing incomplete: {seen} distinct records of the "
-                f"{listing.total} the provider counts; deletions skipped"
-            )
-            return False
-        return True
+        rows.settle(listing)
+        check_listing(listing, counted=since is None)
 
     def _pages(
         self, entity: str, listing: Listing, navigations: Sequence[str], since: datetime | None
@@ -119,10 +125,12 @@ class ODataSource:
         with ThreadPoolExecutor(max_workers=1, thread_name_prefix="meahub-prefetch") as ahead:
             while True:
                 listing.pages += 1
-                listing.total = page.count if page.count is not None else listing.total
+                if page.count is not None:  # the largest: a count that shrank mid-listing
+                    listing.total = max(page.count, listing.total or 0)  # means rows shifted
                 signature = _signature(page.items)
                 if signature in signatures:
                     listing.repeated_page = True
+                    listing.repeated_full_page = _full(page.items, params)
                     listing.notes.append(f"{entity}: page {listing.pages} repeats an earlier page")
                     return
                 signatures.add(signature)
@@ -199,7 +207,9 @@ class ODataSource:
         if not page.items or "$top" not in params:
             return None
         skip = int(params.get("$skip", "0")) + len(page.items)
-        if listing.total is not None and skip >= listing.total:
+        # Past the provider's count the listing ends, unless this page was as long as asked:
+        # a count that is too low must not cut the listing short, so ask once more.
+        if listing.total is not None and skip >= listing.total and not _full(page.items, params):
             return None
         return url, {**params, "$skip": str(skip)}
 
@@ -249,13 +259,84 @@ class ODataSource:
             return exc.status
 
 
-def _first_time(record: RawRecord, seen: set[str]) -> bool:
-    if record.record_id is None:
+class DistinctRows:
+    """Counts what a listing delivered: each id once, and each row without an id once (by
+    its content: a row repeated by shifting pages is one row). Rows without an id are not
+    dropped (the harvester reports them); a row repeating an id is read once and counted."""
+
+    def __init__(self, entity: str) -> None:
+        self.entity = entity
+        self._ids: set[str] = set()
+        self._anonymous: set[str] = set()
+        self.duplicates = 0
+        self.first_duplicate: str | None = None
+
+    def first(self, record: RawRecord) -> bool:
+        """Whether to read the record: False only for an id already listed."""
+        if record.record_id is None:
+            self._anonymous.add(_content_digest(record.payload))
+            return True
+        if record.record_id in self._ids:
+            self.duplicates += 1
+            self.first_duplicate = self.first_duplicate or record.record_id
+            return False
+        self._ids.add(record.record_id)
         return True
-    if record.record_id in seen:
-        return False
-    seen.add(record.record_id)
-    return True
+
+    def settle(self, listing: Listing) -> None:
+        """Put the tally on the listing (and a note for repeated ids)."""
+        listing.delivered = len(self._ids) + len(self._anonymous)
+        listing.duplicates = self.duplicates
+        if self.duplicates:
+            listing.notes.append(
+                f"{self.entity}: {self.duplicates} row(s) repeated an id already listed "
+                f"(first {self.first_duplicate!r}); each record was read once"
+            )
+
+
+def check_listing(listing: Listing, *, counted: bool) -> None:
+    """Whether a listing that reached its end can be trusted to name every record (and so
+    be the basis for deletions); sets ``listing.complete``, or ``listing.doubt`` with why not.
+
+    - fewer distinct rows (with an id or without) than the provider's own count: its paging
+      is broken or unstable (``counted``: only a full listing's count is compared);
+    - a page repeated an earlier one, the provider gave no count, and the repeated page was
+      exactly as long as asked: the provider ignores paging options and more may follow.
+    """
+    entity, total, delivered = listing.entity, listing.total, listing.delivered
+    if counted and total is not None and delivered < total:
+        repeated = f"; {listing.duplicates} row(s) repeated an id" if listing.duplicates else ""
+        listing.distrust(
+            WithheldReason.INCOMPLETE_LISTING,
+            f"{entity}: listing incomplete: {delivered} distinct records of the {total} the "
+            f"provider counts{repeated}; deletions withheld",
+        )
+    elif listing.repeated_full_page and total is None:
+        listing.distrust(
+            WithheldReason.UNCERTAIN_LISTING,
+            f"{entity}: listing uncertain: a full page repeated an earlier one and the "
+            f"provider gives no count, so more records may exist; deletions withheld",
+        )
+    else:
+        if counted and total is not None and delivered > total:
+            listing.notes.append(
+                f"{entity}: the provider counts {total} records but listed {delivered}"
+            )
+        listing.complete = True
+        return
+    listing.complete = False
+
+
+def _full(items: list[Any], params: Mapping[str, str]) -> bool:
+    """Whether a page is exactly as long as the ``$top`` asked for (a next link's page: True,
+    as nothing tells how long it should be)."""
+    top = params.get("$top")
+    return top is None or (top.isdigit() and len(items) == int(top))
+
+
+def _content_digest(payload: Any) -> str:
+    text = json.dumps(payload, sort_keys=True, default=str)
+    return hashlib.sha256(text.encode()).hexdigest()
 
 
 def _signature(items: list[Any]) -> str:
