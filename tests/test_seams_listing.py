@@ -22,6 +22,7 @@ from urllib.parse import urlsplit
 import httpx
 import pyoxigraph as ox
 import pytest
+from starlette.testclient import TestClient
 
 from harvester.cli import main
 from harvester.demo.cbd_api import CbdDecisionsProvider
@@ -30,6 +31,7 @@ from harvester.mapping import MappingRegistry
 from harvester.models import RunStatus, SourceReport
 from harvester.paths import MAPPINGS_DIR
 from harvester.runtime import Runtime
+from harvester.serve import build_app
 from harvester.settings import settings_from_mapping
 from harvester.sources.cbd_decisions import decision_list_url
 from harvester.status import status_snapshot
@@ -393,7 +395,9 @@ def test_withheld_runs_are_counted_and_flagged(
     assert any("deletions withheld in 2 runs in a row" in r for r in status["flag_reasons"])
     assert status["deletions_withheld"][0]["reason"] == "incomplete-listing"
 
-    metrics = Metrics().render(None, status_snapshot(hub.runtime))
+    served = TestClient(build_app(hub.runtime, None))  # GET /status and /metrics say the same
+    assert served.get("/status").json()["sources"]["prov"]["withheld_flagged"] is True
+    metrics = served.get("/metrics").text
     assert 'meahub_harvest_deletions_withheld{source="prov"} 1' in metrics
     assert (
         'meahub_harvest_deletions_withheld_reason{source="prov",reason="incomplete-listing"} 1'
