@@ -102,8 +102,9 @@ def _editor(examples: list[ExampleQuery], yasgui: bool) -> str:
     mount = '<div id="yasgui" hidden></div>\n' if yasgui else ""
     return (
         "<p>Endpoint: <code>/sparql</code> (SPARQL 1.1 Protocol, read-only; the default graph is "
-        'the union of all graphs). <a href="/.well-known/void">Dataset description and dumps</a>.'
-        "</p>\n"
+        'the union of all graphs). <a href="/.well-known/void">Dataset description and dumps</a>. '
+        '<a href="/search">Full-text search</a> (also inside a query: '
+        "<code>SERVICE &lt;urn:meahub:search&gt;</code>).</p>\n"
         f"{mount}"
         '<form method="post" action="/sparql">\n'
         f'<textarea id="query" name="query" rows="14" spellcheck="false">{esc(first)}</textarea>\n'

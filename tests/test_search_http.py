@@ -235,3 +235,7 @@ def test_a_2mb_get_through_a_real_server(client: TestClient) -> None:
                 )
                 statuses.append(int(sock.recv(64).split()[1]))
     assert statuses[0] in (400, 413, 414) and statuses[1] == 200
+
+
+def test_the_query_page_links_to_search(client: TestClient) -> None:
+    assert 'href="/search"' in client.get("/").text
