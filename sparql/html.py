@@ -73,6 +73,7 @@ def page(
 #: The site header's links: every page reaches these without JavaScript.
 NAVIGATION = (
     ("/", "Query"),
+    ("/search", "Search"),
     ("/gaps", "Gap matrix"),
     ("/targets", "Aichi targets"),
     ("/.well-known/void", "Dataset"),
