@@ -1,28 +1,31 @@
-"""The ``meahub`` console script: harvest, serve, query, export, status, remap, demo.
+"""The ``meahub`` console script: harvest, serve, query, export, status, remap, link, demo.
 
-It reads the configuration once, wires the runtime, and prints; nothing else lives here.
+It reads the configuration once, wires the runtime, and prints; nothing else lives here. What an
+operator reads (help, messages, tables, JSON) is in :data:`DESCRIPTION`, :data:`EPILOG`, the
+per-command texts below and :mod:`harvester.report`.
 """
 
 from __future__ import annotations
 
 import argparse
 import dataclasses
+import json
 import logging
 import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import IO
+from typing import IO, TYPE_CHECKING, Any, TypeAlias
 
-from rich.console import Console
 from rich.logging import RichHandler
+from rich.text import Text
 
 from . import __version__
-from .dumps import refresh_dumps
+from .dumps import refresh_dumps, spawn_refresh
 from .exceptions import ConfigError, MeaHubError, QueryError, StoreLockedError
 from .models import RunStatus, SourceReport
-from .report import print_reports, progress_for, status_table
+from .report import output_console, print_reports, print_status, progress_for, reports_document
 from .runtime import Runtime
-from .settings import Settings, load_settings
+from .settings import Settings, load_settings, no_sources_message
 
 __all__ = ["main"]
 
@@ -31,29 +34,65 @@ log = logging.getLogger("harvester")
 QUERY_FORMATS = ("json", "xml", "csv", "tsv", "ttl", "nt", "jsonld")
 EXPORT_FORMATS = ("nquads", "trig", "turtle", "jsonld")
 
+DESCRIPTION = """\
+MEA Hub: harvest InforMEA-style sources (OData toolkits, the CBD
+decision-tracking API) into one RDF store, link decisions to the Aichi targets,
+and serve it all as SPARQL and linked data.
+"""
+
+EPILOG = """\
+configuration:
+  Every command but demo reads one TOML file: --config FILE, else
+  $MEAHUB_CONFIG, else meahub.toml in the working directory. README.md
+  ("Harvesting your own sources") has an example; "meahub demo" needs none.
+
+examples:
+  meahub demo                      harvest the demo providers, then serve SPARQL
+  meahub harvest --source ramsar   harvest one configured source
+  meahub harvest --json            every source; the report as JSON on stdout
+  meahub status                    last run, next run and failures per source
+  meahub query 'ASK { ?s ?p ?o }'  run a SPARQL query against the store
+  meahub export --format nquads --output dump.nq
+  meahub remap                     re-map kept raw payloads (current mappings)
+  meahub link --threshold 0.6      re-run Aichi target linking over the store
+  meahub serve                     SPARQL, linked data and scheduled harvests
+
+exit status:
+  0 done; 1 a source could not be harvested (harvest, remap); 2 bad
+  configuration, usage or query; 130 interrupted.
+  "meahub COMMAND --help" describes each command, with an example.
+"""
+
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Run one ``meahub`` command; returns the process exit status."""
     args = _parser().parse_args(argv)
     _configure_logging(args.verbose)
-    err = Console(stderr=True)
+    err = output_console(stderr=True)
     try:
         settings = load_settings(args.config)
         command: Callable[[argparse.Namespace, Settings], int] = args.command
         return command(args, settings)
     except MeaHubError as exc:
-        err.print(f"[bold red]error:[/] {exc}", highlight=False, markup=True)
+        err.print(Text.assemble(("error: ", "bold red"), str(exc)))
         return 2
     except KeyboardInterrupt:
-        err.print("interrupted")
+        err.print(Text("interrupted"))
         return 130
 
 
 def _parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="meahub", description=__doc__)
+    parser = argparse.ArgumentParser(
+        prog="meahub",
+        description=DESCRIPTION,
+        epilog=EPILOG,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
     parser.add_argument("--version", action="version", version=f"meahub {__version__}")
-    parser.add_argument("-v", "--verbose", action="count", default=0, help="more log output")
-    sub = parser.add_subparsers(required=True, metavar="COMMAND")
+    parser.add_argument(
+        "-v", "--verbose", action="count", default=0, help="more log output (-vv: debug)"
+    )
+    sub = parser.add_subparsers(required=True, metavar="COMMAND", title="commands")
     _add_harvest(sub)
     _add_serve(sub)
     _add_query(sub)
@@ -68,25 +107,61 @@ def _parser() -> argparse.ArgumentParser:
     return parser
 
 
+if TYPE_CHECKING:
+    _Subparsers: TypeAlias = argparse._SubParsersAction[argparse.ArgumentParser]
+
+
+def _command(
+    sub: _Subparsers, name: str, summary: str, description: str, example: str
+) -> argparse.ArgumentParser:
+    """A subcommand with its one-line summary, a description and an example."""
+    return sub.add_parser(
+        name,
+        help=summary,
+        description=f"{summary[0].upper()}{summary[1:]}.\n\n{description}",
+        epilog=f"example:\n  {example}",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+
+
 def _common(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--config",
         metavar="FILE",
-        help="configuration file (default: $MEAHUB_CONFIG or meahub.toml)",
+        help="configuration file (default: $MEAHUB_CONFIG, else meahub.toml here)",
     )
 
 
-def _add_harvest(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
-    p = sub.add_parser("harvest", help="harvest the configured sources once")
+def _add_harvest(sub: _Subparsers) -> None:
+    p = _command(
+        sub,
+        "harvest",
+        "harvest the configured sources once",
+        "Lists, maps and loads every source (or those named by --source), then prints a\n"
+        "summary per source and each failed record (entity set, id, URL, reason). Exits 1\n"
+        "when a source could not be harvested. While 'meahub serve' holds the store, the\n"
+        "server is asked to run the harvest (needs [server] admin_token).\n\n"
+        "--json prints the report as JSON on standard output (keys in README.md);\n"
+        "progress and logs go to standard error.",
+        "meahub harvest --source ramsar --json > ramsar-run.json",
+    )
     _common(p)
     p.add_argument("--source", action="append", default=[], metavar="NAME", help="only this source")
     p.add_argument("--full", action="store_true", help="full listing; lifts the mass-delete guard")
     p.add_argument("--allow-mass-delete", action="store_true", help="lift the mass-delete guard")
+    p.add_argument("--json", action="store_true", help="print the report as JSON")
     p.set_defaults(command=cmd_harvest)
 
 
-def _add_serve(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
-    p = sub.add_parser("serve", help="serve the SPARQL endpoint")
+def _add_serve(sub: _Subparsers) -> None:
+    p = _command(
+        sub,
+        "serve",
+        "serve the SPARQL endpoint",
+        "Serves SPARQL (/sparql), linked data, the query page, /status and /metrics,\n"
+        "and runs the scheduled harvests of sources with cron or interval.",
+        "meahub serve --port 8080",
+    )
     _common(p)
     p.add_argument("--host", help="interface to listen on (default from [server])")
     p.add_argument("--port", type=int, help="port (default from [server])")
@@ -94,102 +169,191 @@ def _add_serve(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None
     p.set_defaults(command=cmd_serve)
 
 
-def _add_query(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
-    p = sub.add_parser("query", help="run a SPARQL query against the store")
+def _add_query(sub: _Subparsers) -> None:
+    p = _command(
+        sub,
+        "query",
+        "run a SPARQL query against the store",
+        "Prints the results on standard output: SPARQL JSON by default for SELECT and\n"
+        "ASK, Turtle for CONSTRUCT and DESCRIBE, or the --format given.",
+        "meahub query 'SELECT * WHERE { ?s ?p ?o } LIMIT 5' --format csv",
+    )
     _common(p)
     p.add_argument("query", metavar="QUERY_OR_FILE", help="query text, or a file holding it")
     p.add_argument("--format", choices=QUERY_FORMATS, default=None, help="result format")
     p.set_defaults(command=cmd_query)
 
 
-def _add_export(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
-    p = sub.add_parser("export", help="dump the whole store")
+def _add_export(sub: _Subparsers) -> None:
+    p = _command(
+        sub,
+        "export",
+        "dump the whole store",
+        "Writes every quad of the store (records, inferred links, run history): nquads,\n"
+        "trig and jsonld keep the named graphs, turtle merges them into one graph.",
+        "meahub export --format nquads --output dump.nq",
+    )
     _common(p)
     p.add_argument("--format", choices=EXPORT_FORMATS, required=True)
     p.add_argument("--output", metavar="FILE", help="file to write (default: standard output)")
     p.set_defaults(command=cmd_export)
 
 
-def _add_status(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
-    p = sub.add_parser("status", help="last harvest runs per source")
+def _add_status(sub: _Subparsers) -> None:
+    p = _command(
+        sub,
+        "status",
+        "last harvest runs per source",
+        "Per source: the last run and its counts, failed runs in a row (FLAGGED past\n"
+        "[scheduler] flag_after_failures), the schedule and the next run. Read from the\n"
+        "store, or from the running server when it holds the store. --json prints the\n"
+        "document of GET /status (keys in README.md).",
+        "meahub status --json",
+    )
     _common(p)
     p.add_argument("--json", action="store_true", help="print JSON instead of a table")
     p.set_defaults(command=cmd_status)
 
 
-def _add_remap(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
-    p = sub.add_parser("remap", help="re-map kept raw payloads with the current mappings")
+def _add_remap(sub: _Subparsers) -> None:
+    p = _command(
+        sub,
+        "remap",
+        "re-map kept raw payloads with the current mappings",
+        "Applies changed mappings to the raw payloads kept from earlier harvests, without\n"
+        "asking the providers again.",
+        "meahub remap --source ramsar",
+    )
     _common(p)
     p.add_argument("--source", action="append", default=[], metavar="NAME", help="only this source")
     p.set_defaults(command=cmd_remap)
 
 
-def _add_link(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
-    p = sub.add_parser("link", help="re-run Aichi target linking over the store (no harvest)")
+def _add_link(sub: _Subparsers) -> None:
+    p = _command(
+        sub,
+        "link",
+        "re-run Aichi target linking over the store (no harvest)",
+        "Scores every decision paragraph without target tags from its source again and\n"
+        "replaces the inferred links.",
+        "meahub link --threshold 0.6",
+    )
     _common(p)
     p.add_argument("--threshold", type=float, help="score a link must pass (default [linking])")
     p.set_defaults(command=cmd_link)
 
 
-def _add_demo(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
-    p = sub.add_parser("demo", help="harvest the bundled demo providers, then serve SPARQL")
+def _add_demo(sub: _Subparsers) -> None:
+    p = _command(
+        sub,
+        "demo",
+        "harvest the bundled demo providers, then serve SPARQL",
+        "Starts four local InforMEA-style demo providers, harvests them into --data-dir,\n"
+        "stops them and serves the store. Needs no configuration file.",
+        "meahub demo --data-dir /tmp/meahub-demo --port 8000",
+    )
     p.add_argument("--data-dir", default="demo-data", help="where the demo store goes")
-    p.add_argument("--host", default="127.0.0.1")
-    p.add_argument("--port", type=int, default=8000)
+    p.add_argument("--host", default="127.0.0.1", help="interface to serve on (127.0.0.1)")
+    p.add_argument("--port", type=int, default=8000, help="port to serve on (8000)")
     p.add_argument("--no-serve", action="store_true", help="harvest only, do not serve")
     p.add_argument("--config", help=argparse.SUPPRESS)
     p.set_defaults(command=cmd_demo)
 
 
 def _configure_logging(verbosity: int) -> None:
+    """Log lines on standard error: rich's on a terminal, plain one-line records elsewhere.
+
+    Messages are never read as markup (``markup=False``), so bracketed text stays as logged.
+    """
     level = logging.WARNING if verbosity == 0 else logging.INFO if verbosity == 1 else logging.DEBUG
-    handler = RichHandler(console=Console(stderr=True), show_path=False, markup=False)
-    logging.basicConfig(level=level, format="%(message)s", handlers=[handler], force=True)
+    console = output_console(stderr=True)
+    handler: logging.Handler
+    if console.is_terminal:
+        handler = RichHandler(console=console, show_path=False, markup=False)
+        handler.setFormatter(logging.Formatter("%(message)s"))
+    else:
+        handler = logging.StreamHandler(sys.stderr)
+        handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+    logging.basicConfig(level=level, handlers=[handler], force=True)
 
 
 # -- commands ---------------------------------------------------------------------------------
 
 
 def cmd_harvest(args: argparse.Namespace, settings: Settings) -> int:
+    _require_sources(settings)
     try:
         runtime = Runtime.open(settings)
     except StoreLockedError:
         reports = _harvest_on_server(args, settings)
     else:
         with runtime:
-            reports = harvest_all(runtime, args.source, args.full, args.allow_mass_delete)
+            reports = harvest_all(
+                runtime, args.source, args.full, args.allow_mass_delete, summary=not args.json
+            )
+    if args.json:
+        _print_json(reports_document(reports))
     return 1 if any(r.status is not RunStatus.OK for r in reports) else 0
+
+
+def _require_sources(settings: Settings) -> None:
+    """Before a store is opened (or created): there must be something to harvest."""
+    if not settings.sources:
+        raise ConfigError(no_sources_message(settings))
 
 
 def _harvest_on_server(args: argparse.Namespace, settings: Settings) -> list[SourceReport]:
     """The store is held by a running server: ask it (admin API) and wait for the runs."""
     from .remote import remote_harvest, server_url
 
-    Console(stderr=True).print(
-        f"the store is in use; asking the server at {server_url(settings)} to harvest ..."
+    output_console(stderr=True).print(
+        Text(f"the store is in use; asking the server at {server_url(settings)} to harvest ...")
     )
     options = {"full": args.full, "allow_mass_delete": args.allow_mass_delete}
     reports = remote_harvest(settings, args.source, **options)
-    print_reports(Console(), reports)
+    if not args.json:
+        print_reports(output_console(), reports)
     return reports
 
 
 def harvest_all(
-    runtime: Runtime, names: Sequence[str], full: bool, allow_mass_delete: bool
+    runtime: Runtime,
+    names: Sequence[str],
+    full: bool,
+    allow_mass_delete: bool,
+    *,
+    summary: bool = True,
 ) -> list[SourceReport]:
-    """Harvest the named sources (all when none) with progress, then print the summary."""
-    console = Console(stderr=True)
+    """Harvest the named sources (all when none) with progress on standard error, then print
+    the summary on standard output (unless ``summary`` is off)."""
+    console = output_console(stderr=True)
     reports = []
-    for config in runtime.selected(names):
-        with progress_for(console, config.name) as progress:
-            reports.append(
-                runtime.harvest(
-                    config, full=full, allow_mass_delete=allow_mass_delete, progress=progress
+    with runtime.store.compaction_deferred():  # one compaction for all the sources
+        for config in runtime.selected(names):
+            with progress_for(console, config.name) as progress:
+                reports.append(
+                    runtime.harvest(
+                        config, full=full, allow_mass_delete=allow_mass_delete, progress=progress
+                    )
                 )
-            )
-    refresh_dumps(runtime.store, runtime.settings.server)
-    print_reports(Console(), reports)
+    _dumps_after(runtime)
+    if summary:
+        print_reports(output_console(), reports)
     return reports
+
+
+def _dumps_after(runtime: Runtime) -> None:
+    """The dumps of what the command harvested, written by a detached process so the command
+    does not wait for them (inline for a remote store, which another process cannot open)."""
+    settings = runtime.settings
+    log_file = settings.store.state_dir / "dumps.log"
+    if not spawn_refresh(runtime.store, settings.server, log_file):
+        refresh_dumps(runtime.store, settings.server)
+
+
+def _print_json(data: Any) -> None:
+    sys.stdout.write(json.dumps(data, indent=2, default=str, ensure_ascii=False) + "\n")
+    sys.stdout.flush()
 
 
 def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
@@ -242,11 +406,10 @@ def _stdout() -> IO[bytes]:
 def cmd_status(args: argparse.Namespace, settings: Settings) -> int:
     """The status document of ``GET /status``: from the store when this process can open it,
     else from the running server."""
-    import json
-
     from .remote import remote_status
     from .status import status_snapshot
 
+    _require_sources(settings)
     try:
         runtime = Runtime.open(settings)
     except StoreLockedError:
@@ -255,16 +418,17 @@ def cmd_status(args: argparse.Namespace, settings: Settings) -> int:
         with runtime:
             data = status_snapshot(runtime)
     if args.json:
-        sys.stdout.write(json.dumps(data, indent=2, default=str) + "\n")
+        _print_json(data)
     else:
-        Console().print(status_table(data))
+        print_status(output_console(), data)
     return 0
 
 
 def cmd_remap(args: argparse.Namespace, settings: Settings) -> int:
+    _require_sources(settings)
     with Runtime.open(settings) as runtime:
         reports = [runtime.remap(config) for config in runtime.selected(args.source)]
-    print_reports(Console(), reports)
+    print_reports(output_console(), reports)
     return 1 if any(r.status is not RunStatus.OK for r in reports) else 0
 
 
@@ -278,9 +442,11 @@ def cmd_link(args: argparse.Namespace, settings: Settings) -> int:
         settings = dataclasses.replace(settings, linking=linking)
     with Runtime.open(settings) as runtime:
         report = relink(runtime.store, runtime.enricher(), settings.server.base_iri)
-    Console().print(
-        f"linked {report.decisions} decisions: {report.links} inferred target links "
-        f"(threshold {settings.linking.threshold}, run {report.run_id})"
+    output_console().print(
+        Text(
+            f"linked {report.decisions} decisions: {report.links} inferred target links "
+            f"(threshold {settings.linking.threshold}, run {report.run_id})"
+        )
     )
     return 0
 

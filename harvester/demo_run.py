@@ -9,6 +9,7 @@ from contextlib import contextmanager
 from pathlib import Path
 
 from rich.console import Console
+from rich.markup import escape
 
 from .demo import demo_providers, demo_sources
 from .demo.app import free_port, serve_providers
@@ -53,7 +54,9 @@ def run_demo(data_dir: Path, *, host: str, port: int, serve_after: bool = True) 
     with Runtime.open(settings) as runtime, demo_server() as base:
         settings = demo_settings(data_dir, base, host, port)
         runtime.settings = settings
-        console.print(f"demo providers running at {base}; harvesting into {data_dir}/ ...")
+        console.print(
+            f"demo providers running at {base}; harvesting into {data_dir}/ ...", markup=False
+        )
         reports = harvest_all(runtime, [], full=False, allow_mass_delete=False)
         if any(r.status is RunStatus.FAILED for r in reports):
             return 1
@@ -61,9 +64,12 @@ def run_demo(data_dir: Path, *, host: str, port: int, serve_after: bool = True) 
             return 0
         endpoint = f"http://{host}:{port}/sparql"
         console.print(
-            f"\nSPARQL endpoint: [bold]{endpoint}[/]  (query page: http://{host}:{port}/)"
+            f"\nSPARQL endpoint: [bold]{escape(endpoint)}[/]  "
+            f"(query page: {escape(f'http://{host}:{port}/')})"
         )
-        console.print(f"try:  curl -s {endpoint} --data-urlencode 'query={EXAMPLE_QUERY}'\n")
+        console.print(
+            f"try:  curl -s {endpoint} --data-urlencode 'query={EXAMPLE_QUERY}'\n", markup=False
+        )
     with Runtime.open(settings) as runtime:
         serve(runtime, host=host, port=port, scheduler=False)
     return 0

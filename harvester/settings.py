@@ -21,6 +21,7 @@ Example::
 from __future__ import annotations
 
 import dataclasses
+import difflib
 import os
 import re
 import tomllib
@@ -43,6 +44,7 @@ __all__ = [
     "SourceConfig",
     "StoreSettings",
     "load_settings",
+    "no_sources_message",
     "parse_duration",
     "settings_from_mapping",
 ]
@@ -258,7 +260,8 @@ def load_settings(path: str | os.PathLike[str] | None = None) -> Settings:
 
     :raises ConfigError: when the file is unreadable or invalid.
     """
-    named = path or os.environ.get("MEAHUB_CONFIG")
+    env = os.environ.get("MEAHUB_CONFIG")
+    named = path or env
     file = Path(named or DEFAULT_CONFIG_FILE)
     data: dict[str, Any] = {}
     if file.exists():
@@ -267,7 +270,8 @@ def load_settings(path: str | os.PathLike[str] | None = None) -> Settings:
         except (OSError, tomllib.TOMLDecodeError) as exc:
             raise ConfigError(f"cannot read config {file}: {exc}") from exc
     elif named:
-        raise ConfigError(f"config file not found: {file}")
+        given_by = "--config" if path else "$MEAHUB_CONFIG"
+        raise ConfigError(f"config file not found: {file} (given by {given_by})")
     settings = settings_from_mapping(
         data, base_dir=file.resolve().parent if file.exists() else None
     )
@@ -281,6 +285,24 @@ def load_settings(path: str | os.PathLike[str] | None = None) -> Settings:
         store = dataclasses.replace(store, password=password)
     return dataclasses.replace(
         settings, server=server, store=store, config_path=file if file.exists() else None
+    )
+
+
+def no_sources_message(settings: Settings) -> str:
+    """Why there is nothing to harvest: the file read has no ``[[sources]]``, or no file was
+    found (then which ones were looked for), and how to start."""
+    start = (
+        "see 'Harvesting your own sources' in README.md for an example, "
+        "or run 'meahub demo' to try the bundled demo providers"
+    )
+    if settings.config_path is not None:
+        return f"no [[sources]] in {settings.config_path.resolve()}; add one: {start}"
+    default = Path(DEFAULT_CONFIG_FILE).resolve()
+    return (
+        "no configuration file found, so no source to harvest: looked for --config FILE "
+        f"(not given), then $MEAHUB_CONFIG (not set), then {DEFAULT_CONFIG_FILE} in the working "
+        f"directory ({default}: does not exist). Write {DEFAULT_CONFIG_FILE} with a "
+        f"[[sources]] table: {start}"
     )
 
 
@@ -311,7 +333,16 @@ def _check_keys(table: Mapping[str, Any], allowed: set[str], where: str) -> None
         raise ConfigError(f"{where} must be a table")
     unknown = sorted(set(table) - allowed)
     if unknown:
-        raise ConfigError(f"unknown key(s) in {where}: {', '.join(unknown)}")
+        raise ConfigError(f"unknown key(s) in {where}: {_with_suggestions(unknown, allowed)}")
+
+
+def _with_suggestions(unknown: list[str], allowed: set[str]) -> str:
+    """``intervl (did you mean interval?), foo``."""
+    parts = []
+    for key in unknown:
+        close = difflib.get_close_matches(key, sorted(allowed), n=1)
+        parts.append(f"{key} (did you mean {close[0]}?)" if close else key)
+    return ", ".join(parts)
 
 
 def _typed(table: Mapping[str, Any], key: str, kind: type | tuple[type, ...], where: str) -> Any:
