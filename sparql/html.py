@@ -62,6 +62,7 @@ def page(
         '<meta name="viewport" content="width=device-width, initial-scale=1">\n'
         f"<title{heading_lang}>{esc(title)} · MEA Hub</title>\n"
         '<link rel="stylesheet" href="/static/page.css">\n'
+        '<link rel="icon" href="/static/favicon.svg" type="image/svg+xml">\n'
         + "".join(line + "\n" for line in head)
         + "</head>\n<body>\n"
         + _header()

@@ -34,8 +34,7 @@ _COUNTRY = _PREFIXES + "SELECT ?c ?p ?o WHERE { ?c ?p ?o }"
 _FOCAL_POINTS = (
     _PREFIXES
     + """SELECT ?s ?p ?o WHERE {
-  ?s a mea:FocalPoint ; mea:country ?c .
-  ?s ?p ?o
+  ?s mea:country ?c ; a mea:FocalPoint ; ?p ?o
   FILTER(?p IN (mea:treaty, rdfs:label, vcard:title, vcard:organization-name, mea:department,
                 mea:focalPointType, mea:isPrimary, vcard:hasEmail, mea:role))
 }"""
@@ -43,15 +42,16 @@ _FOCAL_POINTS = (
 _ROLES = (
     _PREFIXES
     + """SELECT ?s ?p ?o WHERE {
-  ?fp a mea:FocalPoint ; mea:country ?c ; mea:role ?s .
+  ?fp mea:country ?c ; a mea:FocalPoint ; mea:role ?s .
   ?s ?p ?o FILTER(?p IN (mea:treaty, mea:roleName, mea:order))
 }"""
 )
 _DOCUMENTS = (
     _PREFIXES
     + """SELECT ?s ?p ?o WHERE {
+  ?s mea:country ?c .
   { ?s a mea:NationalReport } UNION { ?s a mea:NationalPlan }
-  ?s mea:country ?c ; ?p ?o
+  ?s ?p ?o
   FILTER(?p IN (<http://www.w3.org/1999/02/22-rdf-syntax-ns#type>, mea:treaty, dcterms:title,
                 dcterms:issued, mea:planType))
 }"""
@@ -59,7 +59,7 @@ _DOCUMENTS = (
 _MEETINGS = (
     _PREFIXES
     + """SELECT ?s ?p ?o WHERE {
-  ?s a mea:Meeting ; mea:country ?c ; ?p ?o
+  ?s mea:country ?c ; a mea:Meeting ; ?p ?o
   FILTER(?p IN (mea:treaty, dcterms:title, mea:startDate, mea:endDate, mea:city, mea:meetingType))
 }"""
 )

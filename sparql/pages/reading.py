@@ -92,13 +92,22 @@ class Reader:
         return rows
 
     def select_values(
-        self, sparql: str, variable: str, terms: Sequence[ox.NamedNode | ox.Literal]
+        self,
+        sparql: str,
+        variable: str,
+        terms: Sequence[ox.NamedNode | ox.Literal],
+        *,
+        chunk: int = 2000,
     ) -> list[Row]:
         """A SELECT whose ``{values}`` placeholder is replaced by a ``VALUES`` block of ``terms``
-        (no rows when there are none); the query text is ours, only the block is built."""
-        if not terms:
-            return []
-        return self.select(sparql.replace("{values}", values_block(variable, terms)))
+        (no rows when there are none), ``chunk`` terms per query; the query text is ours, only
+        the block is built."""
+        rows: list[Row] = []
+        unique = list(dict.fromkeys(terms))
+        for start in range(0, len(unique), chunk):
+            block = values_block(variable, unique[start : start + chunk])
+            rows.extend(self.select(sparql.replace("{values}", block)))
+        return rows
 
 
 class GenerationCache:

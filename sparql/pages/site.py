@@ -91,7 +91,7 @@ class SitePages:
         self.paths = Paths(linker)
         self.reader = Reader(store, timeout)
         self.version = StoreVersion(store)
-        self.cache = GenerationCache(lambda: self.version.current()[0])
+        self.cache = GenerationCache(lambda: self.version.current()[0], size=512)
         self.revalidator = Revalidator(self.version)
 
     # -- data, cached per generation ---------------------------------------------------------
@@ -139,14 +139,17 @@ class SitePages:
 
     def _treaty(self, iri: str, ctx: PageContext) -> str | None:
         year = year_param(ctx.params, "year")
-        data = load_treaty(self.reader, iri)
+        data = self.cache.get(("treaty", iri), lambda: load_treaty(self.reader, iri))
         if data is None:
             return None
-        listed = load_year(self.reader, iri, year) if year else load_latest(self.reader, iri)
+        listed = self.cache.get(
+            ("treaty-year", iri, year),
+            lambda: load_year(self.reader, iri, year) if year else load_latest(self.reader, iri),
+        )
         return render_treaty(data, ctx, year, listed)
 
     def _country(self, iri: str, ctx: PageContext) -> str | None:
-        data = load_country(self.reader, iri)
+        data = self.cache.get(("country", iri), lambda: load_country(self.reader, iri))
         return render_country(data, ctx) if data is not None else None
 
     def _target(self, iri: str, ctx: PageContext) -> str | None:

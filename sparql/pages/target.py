@@ -32,7 +32,7 @@ from .layout import (
     year_of,
 )
 from .model import paragraph_anchor, score_text
-from .reading import Reader, Row, labels, values_block
+from .reading import Reader, labels, values_block
 from .scheme import AichiTarget
 
 __all__ = [
@@ -50,25 +50,32 @@ PER_TREATY = 50
 #: Decisions listed per page once narrowed to one treaty.
 PER_PAGE = 500
 
-_LINKS = """PREFIX mea: <https://w3id.org/mea/ontology#>
+_PREFIXES = """PREFIX mea: <https://w3id.org/mea/ontology#>
 PREFIX dcterms: <http://purl.org/dc/terms/>
-SELECT ?decision ?subject ?treaty ?issued ?number ?pnumber ?method ?score WHERE {
-  { {values} ?decision mea:aichiTarget ?t . BIND(?decision AS ?subject) }
-  UNION { {values} ?decision mea:paragraph ?subject . ?subject mea:aichiTarget ?t .
-          OPTIONAL { ?subject mea:number ?pnumber } }
-  ?decision a mea:Decision ; mea:treaty ?treaty .
-  OPTIONAL { ?decision dcterms:issued ?issued }
-  OPTIONAL { ?decision mea:number ?number }
-  OPTIONAL { ?subject mea:targetLink ?link . ?link mea:target ?t ; mea:method ?method .
-             OPTIONAL { ?link mea:score ?score } }
+"""
+# The patterns are written most selective first, and joined here rather than in one query:
+# the engine's plan for a union joined with the decision's properties is far slower.
+_SUBJECTS = (
+    _PREFIXES
+    + "SELECT ?s ?d WHERE { {values} ?s mea:aichiTarget ?t . OPTIONAL { ?d mea:paragraph ?s } }"
+)
+_DECISIONS = (
+    _PREFIXES
+    + """SELECT ?x ?treaty ?issued ?number WHERE {
+  {values} ?x a mea:Decision ; mea:treaty ?treaty .
+  OPTIONAL { ?x dcterms:issued ?issued }
+  OPTIONAL { ?x mea:number ?number }
 }"""
-_TITLES = """PREFIX mea: <https://w3id.org/mea/ontology#>
-PREFIX dcterms: <http://purl.org/dc/terms/>
-SELECT DISTINCT ?decision ?title WHERE {
-  { {values} ?decision mea:aichiTarget ?t }
-  UNION { {values} ?decision mea:paragraph/mea:aichiTarget ?t }
-  ?decision dcterms:title ?title
+)
+_TITLES = _PREFIXES + "SELECT ?x ?title WHERE { {values} ?x dcterms:title ?title }"
+_NUMBERS = _PREFIXES + "SELECT ?x ?number WHERE { {values} ?x mea:number ?number }"
+_LINKS = (
+    _PREFIXES
+    + """SELECT ?x ?target ?method ?score WHERE {
+  {values} ?x mea:targetLink ?link . ?link mea:target ?target ; mea:method ?method .
+  OPTIONAL { ?link mea:score ?score }
 }"""
+)
 _GBF = """PREFIX skos: <http://www.w3.org/2004/02/skos/core#>
 SELECT ?gbf ?p ?o WHERE {
   {values} ?gbf skos:relatedMatch ?t ; skos:inScheme ?scheme .
@@ -131,16 +138,30 @@ class TargetData:
 
 
 def load_target_data(reader: Reader, target: AichiTarget) -> TargetData:
+    """The decisions and paragraphs linked to ``target``, with how; a handful of queries
+    whatever the number of links (``VALUES`` blocks of the IRIs found)."""
     node = ox.NamedNode(target.iri)
     block = values_block("t", [node])
-    decisions: dict[str, LinkedDecision] = {}
-    for row in reader.select(_LINKS.replace("{values}", block)):
-        _add_link(decisions, row)
-    for row in reader.select(_TITLES.replace("{values}", block)):
-        entry = decisions.get(row["decision"].value)
-        title = row.get("title")
-        if entry is not None and isinstance(title, ox.Literal) and title not in entry.titles:
-            entry.titles.append(title)
+    subjects: dict[str, str] = {}  # linked subject -> its decision
+    for row in reader.select(_SUBJECTS.replace("{values}", block)):
+        owner = row.get("d")
+        subjects[row["s"].value] = owner.value if owner is not None else row["s"].value
+    decisions = _load_decisions(reader, sorted(set(subjects.values())))
+    paragraphs = sorted(s for s, d in subjects.items() if s != d and d in decisions)
+    numbers = {
+        row["x"].value: row["number"].value
+        for row in reader.select_values(_NUMBERS, "x", [ox.NamedNode(p) for p in paragraphs])
+    }
+    how = _methods(reader, target.iri, [s for s, d in subjects.items() if d in decisions])
+    for subject, owner_iri in sorted(subjects.items()):
+        entry = decisions.get(owner_iri)
+        if entry is None:
+            continue  # linked, but not a decision (nothing to list)
+        method, score = how.get(subject, (None, None))
+        paragraph = None if subject == owner_iri else subject
+        entry.mentions.append(
+            Mention(paragraph, numbers.get(subject) if paragraph else None, method, score)
+        )
     treaty_labels = labels(reader, {d.treaty for d in decisions.values()})
     gbf_rows = reader.select(
         _GBF.replace("{values}", block + " " + values_block("scheme", [ox.NamedNode(GBF_SCHEME)]))
@@ -154,28 +175,47 @@ def load_target_data(reader: Reader, target: AichiTarget) -> TargetData:
     return TargetData(target, ordered, treaty_labels, {k: dict(v) for k, v in gbf.items()})
 
 
-def _add_link(decisions: dict[str, LinkedDecision], row: Row) -> None:
-    iri = row["decision"].value
-    entry = decisions.get(iri)
-    if entry is None:
+def _load_decisions(reader: Reader, iris: Sequence[str]) -> dict[str, LinkedDecision]:
+    """The ``mea:Decision`` among ``iris``, with treaty, date, number and titles."""
+    nodes = [ox.NamedNode(i) for i in iris]
+    found: dict[str, LinkedDecision] = {}
+    for row in reader.select_values(_DECISIONS, "x", nodes):
+        iri = row["x"].value
+        if iri in found:
+            continue  # a second treaty, date or number: the first is shown
         issued = row.get("issued")
-        entry = decisions[iri] = LinkedDecision(
+        found[iri] = LinkedDecision(
             iri,
             row["treaty"].value,
             issued if isinstance(issued, ox.Literal) else None,
             row["number"].value if "number" in row else None,
         )
-    subject = row["subject"].value
-    paragraph = None if subject == iri else subject
-    score = row.get("score")
-    mention = Mention(
-        paragraph,
-        row["pnumber"].value if "pnumber" in row else None,
-        row["method"].value if "method" in row else None,
-        _float(score.value) if score is not None else None,
-    )
-    if mention not in entry.mentions:
-        entry.mentions.append(mention)
+    for row in reader.select_values(_TITLES, "x", [ox.NamedNode(i) for i in found]):
+        title = row.get("title")
+        entry = found[row["x"].value]
+        if isinstance(title, ox.Literal) and title not in entry.titles:
+            entry.titles.append(title)
+    return found
+
+
+def _methods(
+    reader: Reader, target: str, subjects: Sequence[str]
+) -> dict[str, tuple[str | None, float | None]]:
+    """How each subject's link to ``target`` was made: the best of its qualified links (the
+    source's first), or nothing when it has only the ``mea:aichiTarget`` shortcut."""
+    best: dict[str, tuple[str | None, float | None]] = {}
+    for row in reader.select_values(_LINKS, "x", [ox.NamedNode(s) for s in subjects]):
+        if row["target"].value != target:
+            continue
+        subject, method = row["x"].value, row["method"].value
+        score_term = row.get("score")
+        score = _float(score_term.value) if score_term is not None else None
+        old = best.get(subject)
+        if old is None or (
+            old[0] != "source" and (method == "source" or (score or 0) > (old[1] or 0))
+        ):
+            best[subject] = (method, score)
+    return best
 
 
 def _float(text: str) -> float | None:

@@ -33,7 +33,7 @@ _OWN = "SELECT ?t ?p ?o WHERE { ?t ?p ?o }"
 _DECISIONS_PER_YEAR = (
     _PREFIXES
     + """SELECT ?t ?year (COUNT(DISTINCT ?d) AS ?n) WHERE {
-  ?d a mea:Decision ; mea:treaty ?t .
+  ?d mea:treaty ?t ; a mea:Decision .
   OPTIONAL { ?d dcterms:issued ?issued }
   BIND(YEAR(?issued) AS ?year)
 } GROUP BY ?t ?year"""
@@ -42,7 +42,7 @@ _REPORTS_PER_YEAR = (
     _PREFIXES
     + """SELECT ?t ?year (COUNT(DISTINCT ?r) AS ?reports) (COUNT(DISTINCT ?country) AS ?countries)
 WHERE {
-  ?r a mea:NationalReport ; mea:treaty ?t .
+  ?r mea:treaty ?t ; a mea:NationalReport .
   OPTIONAL { ?r mea:country ?country }
   OPTIONAL { ?r dcterms:issued ?issued }
   BIND(YEAR(?issued) AS ?year)
@@ -51,22 +51,22 @@ WHERE {
 _TOTALS = (
     _PREFIXES
     + """SELECT ?t ?kind (COUNT(DISTINCT ?x) AS ?n) WHERE {
-  { ?r a mea:NationalReport ; mea:treaty ?t ; mea:country ?x . BIND("reporting" AS ?kind) }
-  UNION { ?x a mea:NationalPlan ; mea:treaty ?t . BIND("plans" AS ?kind) }
-  UNION { ?x a mea:FocalPoint ; mea:treaty ?t . BIND("focal" AS ?kind) }
+  { ?r mea:treaty ?t ; a mea:NationalReport ; mea:country ?x . BIND("reporting" AS ?kind) }
+  UNION { ?x mea:treaty ?t ; a mea:NationalPlan . BIND("plans" AS ?kind) }
+  UNION { ?x mea:treaty ?t ; a mea:FocalPoint . BIND("focal" AS ?kind) }
 } GROUP BY ?t ?kind"""
 )
 _MEETINGS = (
     _PREFIXES
     + """SELECT ?s ?p ?o WHERE {
-  ?s a mea:Meeting ; mea:treaty ?t ; ?p ?o
+  ?s mea:treaty ?t ; a mea:Meeting ; ?p ?o
   FILTER(?p IN (dcterms:title, mea:startDate, mea:endDate, mea:city, mea:country, mea:meetingType))
 }"""
 )
 _LATEST = (
     _PREFIXES
     + f"""SELECT ?t ?d ?number ?issued WHERE {{
-  ?d a mea:Decision ; mea:treaty ?t .
+  ?d mea:treaty ?t ; a mea:Decision .
   OPTIONAL {{ ?d dcterms:issued ?issued }}
   OPTIONAL {{ ?d mea:number ?number }}
 }} ORDER BY DESC(?issued) ?number LIMIT {LATEST}"""
@@ -74,7 +74,7 @@ _LATEST = (
 _YEAR = (
     _PREFIXES
     + """SELECT ?t ?y ?d ?number ?issued ?title WHERE {
-  ?d a mea:Decision ; mea:treaty ?t ; dcterms:issued ?issued .
+  ?d mea:treaty ?t ; a mea:Decision ; dcterms:issued ?issued .
   FILTER(YEAR(?issued) = ?y)
   OPTIONAL { ?d mea:number ?number }
   OPTIONAL { ?d dcterms:title ?title }
