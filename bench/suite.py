@@ -17,6 +17,8 @@
 3. Endpoint: the user-story queries (``bench/queries/*.rq``) through ``meahub serve`` over the
    harvested store and through ``oxigraph serve`` over ``oxigraph load`` of its dump: median and
    p95 latency, throughput at concurrency 1, 8 and 32 (``bench.endpoint_bench``'s client).
+   Then the analyst pages (``bench.pages_bench``, issue 16): median and p95 server time per
+   page kind over HTTP, one screenshot per kind in ``bench/results/pages/``.
 4. Export: ``meahub export --format nquads`` of the whole harvested store, in quads/s.
 5. Remote backend: the same harvest and queries with ``oxigraph serve`` as the store (at
    ``--remote-scale`` of the default mix: SPARQL Update over HTTP is slower), ``meahub serve``
@@ -43,7 +45,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from bench import endpoint_bench, harvest_e2e, linking_bench, remote_bench
+from bench import endpoint_bench, harvest_e2e, linking_bench, pages_bench, remote_bench
 from bench.harvest_bench import TREATIES, Mix, measure_harvest
 
 RESULTS = Path(__file__).parent / "results"
@@ -237,6 +239,7 @@ def run(args: Any) -> dict[str, Any]:
         result["linking"] = timed(steps, "linking", linking, big_mix, args.threshold)
         result["endpoint"] = timed(steps, "endpoint", embedded_endpoint, work / "big", dump, args)
         dump.unlink()
+        result["pages"] = timed(steps, "pages", pages_bench.measure_store, work / "big", args.runs)
         result["export"] = timed(steps, "export", export, work / "big")
         shutil.rmtree(work / "big")
         remote_mix = scaled(args.remote_scale)
@@ -294,6 +297,7 @@ def verdicts(r: dict[str, Any]) -> list[dict[str, Any]]:
         target("export quads/s / Store.dump quads/s", r["export"]["ratio"], "-", None, "x"),
     ]  # fmt: skip
     rows += _endpoint_verdicts("embedded", r["endpoint"])
+    rows += r.get("pages", {}).get("verdicts", [])  # issue 16's analyst pages
     remote = r["remote"]
     rows.append(target("remote: harvest records/s (smaller scale)",
                        remote["harvest"]["records_per_s"], ">= 2,000",
@@ -357,6 +361,8 @@ def report_markdown(r: dict[str, Any]) -> str:
     lines += _e2e_section(r) + _harvest_section(r)
     lines += _endpoint_section("Endpoint, embedded store", r["endpoint"])
     lines += _endpoint_section("Endpoint, remote store (oxigraph serve)", r["remote"]["endpoint"])
+    if "pages" in r:
+        lines += ["", "## Analyst pages (issue 16)", "", *pages_bench.report_lines(r["pages"])]
     lines += _notes()
     return "\n".join(lines) + "\n"
 
