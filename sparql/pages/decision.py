@@ -14,7 +14,7 @@ the page names.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import pyoxigraph as ox
 
@@ -53,13 +53,12 @@ _PREFIXES = (
     "PREFIX rdfs: <http://www.w3.org/2000/01/rdf-schema#>\n"
 )
 _OWN = "SELECT ?d ?p ?o WHERE { ?d ?p ?o }"
-_NODES = (
-    _PREFIXES
-    + """SELECT ?d ?n ?p ?o WHERE {
-  { ?d mea:paragraph ?n } UNION { ?d mea:file ?n } UNION { ?d mea:targetLink ?n }
-  UNION { ?d mea:paragraph ?para . ?para mea:targetLink ?n }
-  ?n ?p ?o
-}"""
+# Two plain queries rather than one union: the engine answers them several times faster.
+_NODES = _PREFIXES + (
+    "SELECT ?n ?p ?o WHERE { ?d mea:paragraph|mea:file|mea:targetLink ?n . ?n ?p ?o }"
+)
+_PARAGRAPH_LINKS = _PREFIXES + (
+    "SELECT ?n ?p ?o WHERE { ?d mea:paragraph/mea:targetLink ?n . ?n ?p ?o }"
 )
 _FACTS = (
     _PREFIXES
@@ -78,9 +77,13 @@ class DecisionView:
     paragraphs: list[Properties]
     nodes: dict[str, Properties]
     related: dict[str, Properties]
+    _links: dict[str, list[TargetLink]] = field(default_factory=dict)
 
     def links(self, subject: Properties) -> list[TargetLink]:
-        return links_of(subject, self.nodes)
+        found = self._links.get(subject.iri)
+        if found is None:
+            found = self._links[subject.iri] = links_of(subject, self.nodes)
+        return found
 
     def labels(self) -> dict[str, list[ox.Literal]]:
         out: dict[str, list[ox.Literal]] = {}
@@ -97,7 +100,8 @@ def load_decision(reader: Reader, iri: str) -> DecisionView | None:
     own = group_rows(reader.select(_OWN, {"d": node}), "d").get(iri)
     if own is None or not own.has_type(MEA + "Decision"):
         return None
-    nodes = group_rows(reader.select(_NODES, {"d": node}), "n")
+    rows = [*reader.select(_NODES, {"d": node}), *reader.select(_PARAGRAPH_LINKS, {"d": node})]
+    nodes = group_rows(rows, "n")
     paragraphs = ordered_paragraphs([nodes[p] for p in own.iris(MEA + "paragraph") if p in nodes])
     view = DecisionView(own, paragraphs, nodes, {})
     named = _named(view)

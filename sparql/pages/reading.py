@@ -80,12 +80,12 @@ class Reader:
         answer = self.store.query(text, timeout=self.timeout)
         if not isinstance(answer, ox.QuerySolutions):
             raise StoreError("a page query did not answer with solutions")
-        names = [v.value for v in answer.variables]
+        names = list(enumerate(v.value for v in answer.variables))
         rows: list[Row] = []
         for solution in answer:
             row: Row = {}
-            for name in names:
-                value = solution[name]
+            for index, name in names:
+                value = solution[index]
                 if value is not None and not isinstance(value, ox.Triple):
                     row[name] = value
             rows.append(row)
