@@ -28,7 +28,7 @@ from .sources import open_source
 from .state import HarvestState
 from .store import MeaStore
 from .store_api import StoreBackend
-from .transform import default_workers
+from .transform import default_workers, shutdown_workers
 from .validate import ShapeChecker
 
 __all__ = ["Runtime", "open_store"]
@@ -93,6 +93,7 @@ class Runtime:
         self.close()
 
     def close(self) -> None:
+        shutdown_workers()  # the transform workers serve every run of this runtime, then go
         self.raw.close()
         self.state.close()
         self.store.close()

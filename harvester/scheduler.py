@@ -44,7 +44,7 @@ from apscheduler.triggers.date import DateTrigger
 from apscheduler.triggers.interval import IntervalTrigger
 
 from .control import RunControl
-from .dumps import refresh_dumps
+from .dumps import BackgroundDumps, refresh_dumps
 from .exceptions import HarvestBusyError, MeaHubError
 from .history import RunDescription, RunHistory
 from .mapping import MappingRegistry
@@ -164,6 +164,11 @@ def retry_delay(failures: int, base: float, until_next: float | None) -> float |
 # -- the service ------------------------------------------------------------------------------
 
 
+#: how long a shutdown waits for dumps being written (they read an immutable generation, so one
+#: cut short leaves only its temporary files; the next refresh writes them again)
+_DUMPS_SHUTDOWN_SECONDS = 10.0
+
+
 class HarvestService:
     """The scheduler of one ``meahub serve`` process and the runs it makes.
 
@@ -189,6 +194,7 @@ class HarvestService:
         self._active: dict[str, RunControl] = {}
         self._tickets: OrderedDict[str, dict[str, Any]] = OrderedDict()
         self._stopping = False
+        self._dumps = BackgroundDumps(lambda: refresh_dumps(runtime.store, runtime.settings.server))
 
     # -- life cycle ---------------------------------------------------------------------------
 
@@ -214,6 +220,7 @@ class HarvestService:
             self._idle.wait_for(lambda: self._working == 0)
         if self.scheduler.running:
             self.scheduler.shutdown(wait=True)
+        self._dumps.close(timeout=_DUMPS_SHUTDOWN_SECONDS)
         if _ACTIVE is self:
             _ACTIVE = None
 
@@ -330,7 +337,7 @@ class HarvestService:
     def _after(self, config: SourceConfig, report: SourceReport) -> None:
         self._ticket(report.run_id, status=report.status.value, ended=_now(), report=report)
         if report.status is RunStatus.OK and report.changed:
-            refresh_dumps(self.runtime.store, self.runtime.settings.server)
+            self._dumps.request()  # written on a thread of its own: the next run need not wait
         withheld_flag = (
             config.flag_after_withheld_runs
             or self.runtime.settings.harvest.flag_after_withheld_runs
