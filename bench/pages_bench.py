@@ -164,7 +164,8 @@ def verdicts(pages: dict[str, Any]) -> list[dict[str, Any]]:
 
 
 def screenshots(base_url: str, paths: dict[str, str], directory: Path = SCREENSHOTS) -> list[str]:
-    """One full-page PNG per page kind; none (with a note) without Playwright or chromium."""
+    """One PNG per page kind (its top, 1280 x 1600); none (with a note) without Playwright or
+    chromium."""
     chromium = shutil.which("chromium") or "/usr/bin/chromium"
     try:
         from playwright.sync_api import sync_playwright
@@ -180,13 +181,13 @@ def screenshots(base_url: str, paths: dict[str, str], directory: Path = SCREENSH
         browser = playwright.chromium.launch(
             executable_path=chromium, args=["--headless", "--no-sandbox", "--disable-gpu"]
         )
-        page = browser.new_page(viewport={"width": 1280, "height": 900})
+        page = browser.new_page(viewport={"width": 1280, "height": 1600})
         for kind, path in paths.items():
             if kind.endswith("-csv"):
                 continue
             page.goto(base_url + path, timeout=600_000)
             target = directory / f"{kind}.png"
-            page.screenshot(path=str(target), full_page=True)
+            page.screenshot(path=str(target))  # the first 1600 px: a long page is megabytes
             saved.append(str(target.relative_to(RESULTS.parent.parent)))
         browser.close()
     return saved

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 from dataclasses import dataclass, field
+from urllib.parse import unquote
 
 import pyoxigraph as ox
 
@@ -202,7 +203,10 @@ def _focal_point_row(
         if person.text(MEA + "isPrimary") == "true"
         else ""
     )
-    emails = [ctx.paths.link(e, e.removeprefix("mailto:")) for e in person.iris(VCARD + "hasEmail")]
+    emails = [
+        ctx.paths.link(e, unquote(e.removeprefix("mailto:")))
+        for e in person.iris(VCARD + "hasEmail")
+    ]
     institution = " — ".join(
         esc(v)
         for v in (person.text(VCARD + "organization-name"), person.text(MEA + "department"))
