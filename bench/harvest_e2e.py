@@ -31,17 +31,20 @@ import argparse
 import json
 import os
 import re
+import shutil
 import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import datetime
 from pathlib import Path
 from typing import Any
 
 from bench.e2e_serve import measure_serve
 from bench.e2e_setup import config_text, mock
-from bench.proc_watch import cpu_summary, run_watched
+from bench.proc_watch import cpu_summary, run_watched, wait_detached
 
 RESULTS = Path(__file__).parent / "results"
 BIN = Path(sys.executable).parent
@@ -63,7 +66,7 @@ def harvest_command(config: Path, *, json_output: bool, py_spy: Path | None = No
     command += ["--json"] if json_output else []
     if py_spy is None:
         return command
-    spy = [str(BIN / "py-spy"), "record", "--subprocesses", "--threads", "--rate", "50"]
+    spy = [str(BIN / "py-spy"), "record", "--subprocesses", "--threads", "--idle", "--rate", "50"]
     return [*spy, "--format", "raw", "-o", str(py_spy), "--", *command]
 
 
@@ -123,9 +126,12 @@ def status_document(config: Path) -> dict[str, Any]:
 def measure_harvest(
     config: Path, workdir: Path, label: str, *, json_output: bool, py_spy: Path | None = None
 ) -> dict[str, Any]:
-    """One ``meahub harvest`` run: seconds, records (and their source), RSS, CPU."""
+    """One ``meahub harvest`` run: seconds, records (and their source), RSS, CPU; then the
+    dump writers it left running after its exit, waited for (so that the next step does not
+    run beside them) and timed on their own."""
     command = harvest_command(config, json_output=json_output, py_spy=py_spy)
     done = run_watched(command, workdir, label)
+    dumps = wait_detached("harvester.dumps", str(workdir / "store"))
     status = status_document(config)
     printed = last_json(done.stdout) if json_output else None
     summary = runs_summary(printed or status)
@@ -143,6 +149,12 @@ def measure_harvest(
         "peak_processes": done.watch.peak_processes,
         "cpu_seconds": done.cpu_seconds,
         "cpu": cpu_summary(done.watch, done.main_pid),
+        "dumps_after_exit": {
+            "processes": dumps.processes,
+            "seconds": dumps.seconds,
+            "cpu_seconds": dumps.cpu_seconds,
+            "peak_rss_mb": dumps.peak_rss_kb / 1024,
+        },
         "retries_logged": len(_RETRY.findall(done.stderr)),
         "stderr_tail": done.stderr[-2000:],
         "profile": str(py_spy) if py_spy else None,
@@ -220,14 +232,25 @@ def _step(steps: dict[str, float], name: str) -> Any:
     return end
 
 
+@contextmanager
+def _workdir(keep: Path | None) -> Iterator[Path]:
+    """``keep`` (made fresh, left afterwards), else a temporary directory."""
+    if keep is not None:
+        shutil.rmtree(keep, ignore_errors=True)
+        keep.mkdir(parents=True)
+        yield keep
+        return
+    with tempfile.TemporaryDirectory(prefix="meahub-e2e-") as tmp:
+        yield Path(tmp)
+
+
 def run(args: Any) -> dict[str, Any]:
-    """Every step, in order, in one temporary directory."""
+    """Every step, in order, in one working directory."""
     steps: dict[str, float] = {}
     json_output = harvest_has_json()
     result: dict[str, Any] = {"scale": args.scale, "steps_seconds": steps}
     result["load_before"] = os.getloadavg()
-    with tempfile.TemporaryDirectory(prefix="meahub-e2e-") as tmp:
-        work = Path(tmp)
+    with _workdir(args.keep) as work:
         big, small = work / "big", work / "small"
         big.mkdir()
         small.mkdir()
@@ -355,16 +378,18 @@ def report_markdown(r: dict[str, Any]) -> str:
         "## Runs",
         "",
         "| run | seconds | records | records/s | added / updated / unchanged / deleted / failed "
-        "| peak RSS MB | CPU s (tree) |",
-        "|---|---:|---:|---:|---|---:|---:|",
+        "| peak RSS MB | CPU s (tree) | dumps after exit: s, CPU s |",
+        "|---|---:|---:|---:|---|---:|---:|---:|",
     ]
     for name, key in (("first harvest", "harvest"), ("no-change re-harvest", "reharvest"),
                       ("first harvest, quarter scale", "harvest_quarter")):  # fmt: skip
         h = r[key]
         counts = " / ".join(f"{h['counts'][k]:,}" for k in OUTCOMES)
+        after = h.get("dumps_after_exit") or {}
+        dumps = f"{after['seconds']:.1f}, {after['cpu_seconds']:.1f}" if after else "-"
         lines.append(
             f"| {name} | {h['seconds']:.1f} | {h['records']:,} | {h['records_per_s']:,.0f} "
-            f"| {counts} | {h['peak_rss_mb']:.0f} | {h['cpu_seconds']:.1f} |"
+            f"| {counts} | {h['peak_rss_mb']:.0f} | {h['cpu_seconds']:.1f} | {dumps} |"
         )
     lines += _floor_lines(r["floor"], first) + _sources_lines(r) + _cpu_lines(first)
     if "serve" in r:
@@ -510,6 +535,12 @@ def parser() -> argparse.ArgumentParser:
         help="profile the first harvest with py-spy (raw stacks to this file)",
     )
     p.add_argument("--results", type=Path, default=RESULTS)
+    p.add_argument(
+        "--keep",
+        type=Path,
+        default=None,
+        help="work in this directory (emptied first) and keep it: stores, logs, stderr",
+    )
     return p
 
 

@@ -16,7 +16,17 @@ from typing import Any
 
 from bench.harvest_bench import descendants, rss_kb
 
-__all__ = ["Finished", "TreeSample", "TreeWatch", "cpu_summary", "parse_stat", "run_watched"]
+__all__ = [
+    "Detached",
+    "Finished",
+    "TreeSample",
+    "TreeWatch",
+    "cpu_summary",
+    "parse_stat",
+    "processes_with",
+    "run_watched",
+    "wait_detached",
+]
 
 CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
 
@@ -42,7 +52,7 @@ def _cmdline(pid: int) -> str:
         raw = Path(f"/proc/{pid}/cmdline").read_bytes()
     except OSError:
         return ""
-    return " ".join(part.decode(errors="replace") for part in raw.split(b"\0") if part)[:160]
+    return " ".join(part.decode(errors="replace") for part in raw.split(b"\0") if part)
 
 
 @dataclass
@@ -91,7 +101,7 @@ class TreeWatch:
             stat = _read_stat(f"/proc/{pid}/stat")
             if stat is not None:
                 previous = self.seen.processes.get(pid)
-                what = previous[0] if previous else f"{stat[0]}: {_cmdline(pid)}"
+                what = previous[0] if previous else f"{stat[0]}: {_cmdline(pid)[:160]}"
                 self.seen.processes[pid] = (what, stat[2])
         if self.main is not None:
             self._threads(self.main)
@@ -172,3 +182,48 @@ def _first_child(pid: int, wait: float = 10) -> int | None:
             return min(children)
         time.sleep(0.02)
     return None
+
+
+def processes_with(*needles: str) -> list[int]:
+    """Process ids whose command line holds every one of ``needles``."""
+    found = []
+    for entry in os.listdir("/proc"):
+        if entry.isdigit() and int(entry) != os.getpid():
+            line = _cmdline(int(entry))
+            if line and all(needle in line for needle in needles):
+                found.append(int(entry))
+    return found
+
+
+@dataclass
+class Detached:
+    """Processes a command left running after its exit, followed until they ended."""
+
+    processes: int = 0
+    seconds: float = 0.0
+    cpu_seconds: float = 0.0
+    peak_rss_kb: int = 0
+
+
+def wait_detached(
+    *needles: str, interval: float = 0.2, timeout: float = 3600, settle: float = 1.0
+) -> Detached:
+    """Wait until no process whose command line holds ``needles`` is left (looking for
+    ``settle`` seconds for one to appear): how long that took, their CPU and peak RSS."""
+    seen = Detached()
+    ticks: dict[int, int] = {}
+    started = time.perf_counter()
+    while time.perf_counter() - started < timeout:
+        pids = processes_with(*needles)
+        for pid in pids:
+            stat = _read_stat(f"/proc/{pid}/stat")
+            if stat is not None:
+                ticks[pid] = stat[2]
+        seen.peak_rss_kb = max(seen.peak_rss_kb, sum(rss_kb(p) for p in pids))
+        if not pids and (ticks or time.perf_counter() - started > settle):
+            break
+        time.sleep(interval)
+    seen.processes = len(ticks)
+    seen.seconds = time.perf_counter() - started if ticks else 0.0
+    seen.cpu_seconds = sum(ticks.values()) / CLOCK_TICKS
+    return seen

@@ -16,7 +16,7 @@ from bench.e2e_serve import latency_stats, percentile
 from bench.e2e_setup import config_text
 from bench.harvest_e2e import last_json, report_markdown, runs_summary, verdicts
 from bench.multi_mock import IndexedCbdDecisions, mix_arguments, revise
-from bench.proc_watch import TreeSample, cpu_summary, parse_stat, run_watched
+from bench.proc_watch import TreeSample, cpu_summary, parse_stat, run_watched, wait_detached
 from harvester.demo import generate_dataset
 from harvester.demo.cbd_api import CbdDecisionsProvider
 from harvester.settings import settings_from_mapping
@@ -43,6 +43,23 @@ def test_run_watched_sees_the_child_process_and_its_cpu(tmp_path: Path) -> None:
     main = next(t for t in summary["threads"] if t["name"] == "main thread")
     assert main["cpu_seconds"] >= 0.4  # read after the loop, while the process sleeps
     assert len(summary["processes"]) == 2
+
+
+def test_wait_detached_follows_a_process_left_running_until_it_ends() -> None:
+    import subprocess
+    import uuid
+
+    marker = f"bench-e2e-{uuid.uuid4().hex}"
+    script = f"import time; time.sleep(0.6)  # {marker}"
+    process = subprocess.Popen([sys.executable, "-c", script], start_new_session=True)
+    try:
+        seen = wait_detached(marker)
+    finally:
+        process.wait()
+    assert seen.processes == 1
+    assert seen.seconds >= 0.3 and seen.peak_rss_kb > 1000
+    nothing = wait_detached(f"absent-{marker}", settle=0.2)
+    assert (nothing.processes, nothing.seconds) == (0, 0.0)
 
 
 def test_cpu_summary_sums_threads_of_one_name() -> None:
@@ -185,6 +202,8 @@ def _harvest(seconds: float, records: int, rss: float, written: int = 0) -> dict
         "cpu": {"threads": [{"name": "main thread", "threads": 1, "cpu_seconds": 3.0}],
                 "processes": [{"pid": 1, "what": "meahub: harvest", "cpu_seconds": 9.0}]},
         "dumps_rewritten": False,
+        "dumps_after_exit": {"processes": 1, "seconds": 4.5, "cpu_seconds": 6.0,
+                             "peak_rss_mb": 90.0},
     }  # fmt: skip
 
 
@@ -239,6 +258,7 @@ def test_report_puts_verdicts_first_and_names_what_was_left_out() -> None:
     assert "slow: took 70.0 s" in markdown
     assert "| demo-a | 2,000 | ok, 2,000, 19.0 | ok, 2,000, 0.5 | a [note] |" in markdown
     assert "Load average before: 1.00, 0.50, 0.20" in markdown
+    assert "| 700 | 30.0 | 4.5, 6.0 |" in markdown  # RSS, CPU, the dumps written after exit
     del result["serve"]
     result["verdicts"] = verdicts(result)
     assert "during a harvest" not in report_markdown(result)
