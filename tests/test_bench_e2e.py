@@ -14,7 +14,13 @@ import pytest
 
 from bench.e2e_serve import latency_stats, percentile
 from bench.e2e_setup import config_text
-from bench.harvest_e2e import last_json, report_markdown, runs_summary, verdicts
+from bench.harvest_e2e import (
+    dump_parts_serialised,
+    last_json,
+    report_markdown,
+    runs_summary,
+    verdicts,
+)
 from bench.multi_mock import IndexedCbdDecisions, mix_arguments, revise
 from bench.proc_watch import TreeSample, cpu_summary, parse_stat, run_watched, wait_detached
 from harvester.demo import generate_dataset
@@ -110,6 +116,19 @@ def test_last_json_skips_what_comes_before_the_document() -> None:
     assert last_json('progress...\n{"ok": true, "sources": {}}\n') == {"ok": True, "sources": {}}
     assert last_json("no json here") is None
     assert last_json("[1, 2]") is None
+
+
+def test_dump_parts_serialised_reads_the_writers_last_line(tmp_path: Path) -> None:
+    log = tmp_path / "dumps.log"
+    assert dump_parts_serialised(log) is None
+    log.write_text(
+        "2026-01-01 INFO wrote dumps of 10 quads to /d (parts serialised: demo-a, runs)\n"
+        "2026-01-01 INFO something else\n"
+        "2026-01-02 INFO wrote dumps of 12 quads to /d (parts serialised: runs)\n"
+    )
+    assert dump_parts_serialised(log) == ["runs"]
+    log.write_text("x INFO wrote dumps of 12 quads to /d (parts serialised: none)\n")
+    assert dump_parts_serialised(log) == []
 
 
 def test_percentile_and_latency_stats() -> None:
@@ -229,7 +248,12 @@ def _result() -> dict[str, Any]:
 
 def test_verdicts_against_the_issue_targets() -> None:
     result = _result()
+    result["reharvest"]["dump_parts_serialised"] = ["runs"]
     rows = {v["name"]: v for v in verdicts(result)}
+    parts = rows["no-change re-harvest: dump parts of unchanged sources serialised again"]
+    assert parts["met"] is True
+    result["reharvest"]["dump_parts_serialised"] = ["demo-a", "runs"]
+    assert {v["name"]: v for v in verdicts(result)}[parts["name"]]["met"] is False
     assert rows["records harvested / records the sources serve"]["met"] is True
     assert rows["meahub harvest records/s (end to end)"]["met"] is False  # 100 < 1,000
     assert rows["meahub harvest / engine floor"]["value"] == pytest.approx(0.1)
@@ -242,6 +266,8 @@ def test_verdicts_against_the_issue_targets() -> None:
     result["harvest_quarter"] = _harvest(6.0, 500, 500.0)
     result["served"] = {"a": {"Decisions": 2100}}
     rows = {v["name"]: v for v in verdicts(result)}
+    parts = "no-change re-harvest: dump parts of unchanged sources serialised again"
+    assert rows[parts]["met"] is None  # the writer's log did not say
     assert rows["no-change re-harvest: records written"]["met"] is False
     assert rows["peak RSS, full vs quarter scale"]["met"] is False  # 1.4x
     assert rows["records harvested / records the sources serve"]["met"] is False
