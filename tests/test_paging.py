@@ -56,3 +56,21 @@ def test_max_pages_still_fails_after_the_last_allowed_page_is_yielded() -> None:
             got.append(record.record_id)
     assert got == [f"d{i}" for i in range(6)]
     assert fetched == [0, 3]
+
+
+@pytest.mark.parametrize("next_host", [None, "http://localhost:8081"])
+def test_a_server_page_size_below_top_lists_every_window(hub, dataset, next_host) -> None:
+    # The provider caps $top at 4: it answers each window of 10 in pages linked by __next, and ends
+    # the chain when the window is full: the harvester must ask for the next window itself.
+    from tests.conftest import provider
+
+    mock = provider(dataset, max_top=4, next_host=next_host)
+    config = hub.source(page_size=10, entities=["Decisions"])
+    report = hub.harvest(mock.handle, config)
+    assert report.counts["added"] == len(dataset["Decisions"]) > 10
+    assert not [n for n in report.notes if "incomplete" in n]
+    gone = next(iter(dataset["Decisions"]))
+    dataset.delete("Decisions", gone)
+    again = hub.harvest(mock.handle, config)
+    assert again.counts["deleted"] == 1  # the listing was complete, so deletions went through
+    assert hub.count("Decision") == len(dataset["Decisions"])

@@ -122,6 +122,7 @@ class ODataSource:
         url, params = self._first_page(entity, root, navigations, since)
         signatures: set[str] = set()
         page, params = self._fetch_first(url, params)
+        window = _Window(url, params)
         with ThreadPoolExecutor(max_workers=1, thread_name_prefix="meahub-prefetch") as ahead:
             while True:
                 listing.pages += 1
@@ -135,7 +136,7 @@ class ODataSource:
                     return
                 signatures.add(signature)
                 try:
-                    next_step = self._next(page, root, url, params, listing)
+                    next_step = self._next(page, root, url, params, listing, window)
                 except SourceError:  # e.g. max_pages: this page's records still count
                     yield page.items
                     raise
@@ -198,20 +199,32 @@ class ODataSource:
         raise AssertionError("unreachable")
 
     def _next(
-        self, page: Any, root: str, url: str, params: dict[str, str], listing: Listing
+        self,
+        page: Any,
+        root: str,
+        url: str,
+        params: dict[str, str],
+        listing: Listing,
+        window: _Window,
     ) -> tuple[str, dict[str, str]] | None:
+        """The next request: the provider's next link, else the next ``$skip`` window.
+
+        A provider with a server page size answers a ``$top`` window in several pages linked
+        by ``__next``, and ends the chain when the window is full, not when the listing is: so
+        the rows of the chain are counted, and a full window asks for the next one."""
         if listing.pages >= self.config.max_pages:
             raise SourceError(f"stopped after max_pages={self.config.max_pages}", url=url)
+        window.add(url, params, len(page.items))
         if page.next_link:
             return rebase(page.next_link, root), {}
-        if not page.items or "$top" not in params:
+        if not page.items or "$top" not in window.params:
             return None
-        skip = int(params.get("$skip", "0")) + len(page.items)
-        # Past the provider's count the listing ends, unless this page was as long as asked:
+        skip = int(window.params.get("$skip", "0")) + window.items
+        # Past the provider's count the listing ends, unless this window was as long as asked:
         # a count that is too low must not cut the listing short, so ask once more.
-        if listing.total is not None and skip >= listing.total and not _full(page.items, params):
+        if listing.total is not None and skip >= listing.total and not window.full():
             return None
-        return url, {**params, "$skip": str(skip)}
+        return window.url, {**window.params, "$skip": str(skip)}
 
     def _raw_records(self, entity: str, root: str, items: list[Any]) -> Iterator[RawRecord]:
         for item in items:
@@ -325,6 +338,25 @@ def check_listing(listing: Listing, *, counted: bool) -> None:
         listing.complete = True
         return
     listing.complete = False
+
+
+@dataclass
+class _Window:
+    """The last ``$top``/``$skip`` request of a listing and the rows its pages delivered
+    (one page, or a chain of ``__next`` pages from a provider with a server page size)."""
+
+    url: str
+    params: dict[str, str]
+    items: int = 0
+
+    def add(self, url: str, params: dict[str, str], items: int) -> None:
+        if params:  # a request of ours starts a window; a next link's page continues it
+            self.url, self.params, self.items = url, params, 0
+        self.items += items
+
+    def full(self) -> bool:
+        top = self.params.get("$top")
+        return top is None or (top.isdigit() and self.items >= int(top))
 
 
 def _full(items: list[Any], params: Mapping[str, str]) -> bool:
