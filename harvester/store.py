@@ -29,7 +29,7 @@ import threading
 import time
 import uuid
 import weakref
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO, TYPE_CHECKING, Any
@@ -302,7 +302,8 @@ class MeaStore:
         name = _next_generation(self.path)
         with map_store_errors("cannot stage a new generation"):
             self._store.backup(str(self.path / name))
-            return StagedStore(name, ox.Store(str(self.path / name)))
+            capture = None if self.publish_hook is None else self.publish_hook.capture
+            return StagedStore(name, ox.Store(str(self.path / name)), capture=capture)
 
     @contextlib.contextmanager
     def compaction_deferred(self) -> Iterator[None]:
@@ -358,7 +359,7 @@ class MeaStore:
                 self._compacted_files = _sst_files(self.path / staged.name)
             live = ox.Store.read_only(str(self.path / staged.name))
             if self.publish_hook is not None:  # search index hook (harvester.search)
-                self.publish_hook.before_publish(staged.name, staged.graphs, live)
+                self.publish_hook.before_publish(staged.name, staged.graphs, live, staged.captured)
             markers = self._next_markers(live, staged.touched)
             _write_parts(self.path / staged.name, markers)
             _write_pointer(self.path, staged.name)
@@ -390,9 +391,15 @@ class MeaStore:
 class StagedStore:
     """A generation being written; see :meth:`MeaStore.stage`."""
 
-    def __init__(self, name: str, store: ox.Store) -> None:
+    def __init__(
+        self, name: str, store: ox.Store, *, capture: Callable[[str], str] | None = None
+    ) -> None:
         self.name = name
         self.store = store
+        #: what the publish hook keeps of each graph written (``capture(nquads text)``), so
+        #: it need not read the graphs back from a generation not yet compacted
+        self.capture = capture
+        self.captured: dict[str, str] = {}
         #: the dump parts of the graphs written or dropped (:func:`graph_part`)
         self.touched: set[str] = set()
         #: every graph written or dropped (for the search index hook, harvester.search)
@@ -407,6 +414,10 @@ class StagedStore:
             return
         self.touched |= changes.parts()
         self.graphs.update(changes.replace, changes.drop)
+        if self.capture is not None:
+            for graph in changes.drop:
+                self.captured.pop(graph, None)
+            self.captured.update((g, self.capture(t)) for g, t in changes.replace.items())
         with map_store_errors("cannot write to the staged generation"):
             existing = [g for g in changes.replace if _may_have_graph(self.store, g)]
             removals = list(_delete_operations(changes.drop, existing))

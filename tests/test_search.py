@@ -230,3 +230,18 @@ def test_the_index_survives_a_reopen(tmp_path: Path) -> None:
         harvest_fixture(runtime, fixture_dataset())
     with on_disk(tmp_path) as runtime:
         assert ids(runtime, "ivory") == ["s31"]
+
+
+def test_what_a_publish_captures_indexes_as_reading_the_store_back(tmp_path: Path) -> None:
+    # A publish indexes each written graph from the lines its write carried (captured on the
+    # stage), not by reading the new generation back: both must give the same index.
+    queries = ["wetlands", "migratory corridors", "ivory", "zones humides", "especies"]
+    with on_disk(tmp_path) as runtime:
+        data = fixture_dataset()
+        harvest_fixture(runtime, data)
+        _revise(data)
+        harvest_fixture(runtime, data)
+        captured = {q: ids(runtime, q) for q in queries}
+        assert any(captured.values())
+        assert reindex(runtime.store) == len(data["Decisions"])
+        assert {q: ids(runtime, q) for q in queries} == captured

@@ -29,7 +29,7 @@ from harvester.vocab import AICHI, DCTERMS, MEA, RDF
 
 from .analysis import bucket, plain_text
 
-__all__ = ["RecordText", "record_text"]
+__all__ = ["INDEXED_PREDICATES", "RecordText", "record_text"]
 
 _KIND_OF = {
     DCTERMS + "title": "title",
@@ -47,6 +47,10 @@ _TREATY = MEA + "treaty"
 _ISSUED = DCTERMS + "issued"
 _AICHI = MEA + "aichiTarget"
 _YEAR = re.compile(r"^(-?\d{4})")
+#: every predicate :func:`record_text` reads (an index may keep a graph's quads of these only)
+INDEXED_PREDICATES = frozenset(
+    {*_KIND_OF, _CONTENT, _TEXT, _PARAGRAPH, _HARVEST_SOURCE, _TYPE, _TREATY, _ISSUED, _AICHI}
+)
 #: Harvest run descriptions carry ``mea:harvestSource`` too; they are not searched.
 _NOT_INDEXED = frozenset({"HarvestRun"})
 

@@ -10,8 +10,9 @@ index (:func:`attach` returns None).
 from __future__ import annotations
 
 import logging
+import re
 import weakref
-from collections.abc import Collection, Iterable
+from collections.abc import Collection, Iterable, Mapping
 
 import pyoxigraph as ox
 
@@ -19,6 +20,7 @@ from harvester.store import ChangeSet, MeaStore
 from harvester.store_api import StoreBackend
 from harvester.vocab import MEA
 
+from .documents import INDEXED_PREDICATES
 from .index import INFERRED_SUFFIX, GraphReader, SearchIndex, generation_number
 
 __all__ = ["PublishHook", "attach", "reader_generation", "reindex"]
@@ -27,6 +29,14 @@ log = logging.getLogger(__name__)
 
 _INDEXES: weakref.WeakKeyDictionary[MeaStore, SearchIndex] = weakref.WeakKeyDictionary()
 _HARVEST_SOURCE = ox.NamedNode(MEA + "harvestSource")
+#: an N-Quads line (as pyoxigraph writes them: one space between terms) whose predicate the
+#: index reads; the subject is an IRI or a blank node, neither holds a space
+_INDEXED_LINE = re.compile(
+    r"^\S+ (?:"
+    + "|".join(re.escape(str(ox.NamedNode(p))) for p in sorted(INDEXED_PREDICATES))
+    + r") [^\n]*\n",
+    re.MULTILINE,
+)
 
 
 class PublishHook:
@@ -35,9 +45,27 @@ class PublishHook:
     def __init__(self, index: SearchIndex) -> None:
         self.index = index
 
-    def before_publish(self, name: str, graphs: Collection[str], live: ox.Store) -> None:
-        """An on-disk generation ``name`` is about to go live; ``live`` is it, read-only."""
-        self._update(generation_number(name), graphs, _store_reader(live))
+    @staticmethod
+    def capture(text: str) -> str:
+        """What the index needs of a graph written to a stage: its lines (N-Quads text) with
+        one of :data:`INDEXED_PREDICATES`, found by one regular expression (in C)."""
+        return "".join(_INDEXED_LINE.findall(text))
+
+    def before_publish(
+        self,
+        name: str,
+        graphs: Collection[str],
+        live: ox.Store,
+        captured: Mapping[str, str] | None = None,
+    ) -> None:
+        """An on-disk generation ``name`` is about to go live; ``live`` is it, read-only;
+        ``captured`` has :meth:`capture` of each graph written to it (read from ``live``
+        otherwise: reading a generation just bulk-loaded, not yet compacted, cost ~1.5 ms a
+        graph, a third of a harvest's time)."""
+        read = _store_reader(live)
+        if captured:
+            read = _captured_reader(captured, read)
+        self._update(generation_number(name), graphs, read)
 
     def before_apply(self, version: int, changes: ChangeSet, store: ox.Store) -> None:
         """An in-memory store is about to apply ``changes`` as its ``version``."""
@@ -56,6 +84,16 @@ class PublishHook:
 def _store_reader(store: ox.Store) -> GraphReader:
     def read(graph: str) -> list[ox.Quad]:
         return list(store.quads_for_pattern(None, None, None, ox.NamedNode(graph)))
+
+    return read
+
+
+def _captured_reader(captured: Mapping[str, str], otherwise: GraphReader) -> GraphReader:
+    def read(graph: str) -> Iterable[ox.Quad]:
+        text = captured.get(graph)
+        if text is None:
+            return otherwise(graph)
+        return list(ox.parse(text.encode("utf-8"), format=ox.RdfFormat.N_QUADS))
 
     return read
 
