@@ -252,6 +252,21 @@ def _step(steps: dict[str, float], name: str) -> Any:
     return end
 
 
+def code_version() -> dict[str, Any]:
+    """The commit measured, and how many files of the package differ from it (the harvester
+    is installed editable: uncommitted changes are measured too)."""
+    root = Path(__file__).parent.parent
+    try:
+        head = subprocess.run(["git", "-C", str(root), "rev-parse", "HEAD"], check=True,
+                              capture_output=True, text=True).stdout.strip()  # fmt: skip
+        dirty = subprocess.run(["git", "-C", str(root), "status", "--porcelain", "--",
+                                "harvester", "sparql", "mappings", "ontology"], check=True,
+                               capture_output=True, text=True).stdout.splitlines()  # fmt: skip
+    except (OSError, subprocess.CalledProcessError):
+        return {"head": None, "dirty_files": None}
+    return {"head": head, "dirty_files": len(dirty)}
+
+
 @contextmanager
 def _workdir(keep: Path | None) -> Iterator[Path]:
     """``keep`` (made fresh, left afterwards), else a temporary directory."""
@@ -270,6 +285,7 @@ def run(args: Any) -> dict[str, Any]:
     json_output = harvest_has_json()
     result: dict[str, Any] = {"scale": args.scale, "steps_seconds": steps}
     result["load_before"] = os.getloadavg()
+    result["code"] = code_version()
     with _workdir(args.keep) as work:
         big, small = work / "big", work / "small"
         big.mkdir()
@@ -363,6 +379,13 @@ def served_total(served: dict[str, dict[str, int]]) -> int:
     return sum(sum(sets.values()) for sets in served.values())
 
 
+def _code(r: dict[str, Any]) -> str:
+    code = r.get("code") or {}
+    if not code.get("head"):
+        return "not a git checkout"
+    return f"{code['head'][:10]}, {code['dirty_files']} changed files in the package"
+
+
 def _fmt(value: float) -> str:
     return f"{value:.2f}" if abs(value) < 100 else f"{value:,.0f}"
 
@@ -393,7 +416,7 @@ def report_markdown(r: dict[str, Any]) -> str:
         "",
         f"Command: `{r['command']}`; steps, s: "
         + ", ".join(f"{k} {v}" for k, v in r["steps_seconds"].items())
-        + f". Load average before: {load}.",
+        + f". Load average before: {load}. Code: {_code(r)}.",
         "",
         f"Data: {len(served)} sources ({', '.join(served)}), {total:,} records served, "
         f"{decisions:,} of them decisions; {first['records']:,} harvested, "
