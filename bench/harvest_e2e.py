@@ -32,6 +32,7 @@ import json
 import os
 import re
 import shutil
+import signal
 import subprocess
 import sys
 import tempfile
@@ -615,7 +616,12 @@ def write_results(result: dict[str, Any], folder: Path) -> str:
     return markdown
 
 
+def _terminated(signum: int, frame: object) -> None:
+    raise SystemExit(128 + signum)  # so that the mock and the server are stopped on the way out
+
+
 def main(argv: list[str] | None = None) -> dict[str, Any]:
+    signal.signal(signal.SIGTERM, _terminated)
     args = parser().parse_args(argv)
     shown = " ".join(sys.argv[1:] if argv is None else argv)
     result = measure(args, f"python -m bench.harvest_e2e {shown}".strip())
