@@ -203,7 +203,7 @@ def measure_serve(
 ) -> dict[str, Any]:
     """Query latency idle, then during a harvest of every source asked of the server, after
     ``share`` of the records changed at the source."""
-    from harvester.demo_run import free_port
+    from harvester.service.demo_run import free_port
 
     port = free_port()
     config = workdir / "serve.toml"

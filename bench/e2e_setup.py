@@ -22,7 +22,7 @@ ROOT = Path(__file__).parent.parent
 @contextmanager
 def mock(scale: float, log: Path) -> Iterator[tuple[str, int, dict[str, Any]]]:
     """A :mod:`bench.multi_mock` process: its base URL, process id and served counts."""
-    from harvester.demo_run import free_port
+    from harvester.service.demo_run import free_port
 
     port = free_port()
     command = [sys.executable, "-m", "bench.multi_mock", "--scale", str(scale)]

@@ -52,7 +52,7 @@ def harvest(workdir: Path, decisions: int) -> tuple[Path, Path, dict[str, Any]]:
     import httpx
 
     from harvester.demo import ODataProvider, generate_dataset
-    from harvester.runtime import Runtime
+    from harvester.service.runtime import Runtime
 
     config = _write_config(workdir, port=0)
     settings = _settings(config)
@@ -144,7 +144,7 @@ def _wait_until_up(port: int, process: subprocess.Popen[bytes]) -> None:
 
 
 def _free_port() -> int:
-    from harvester.demo_run import free_port
+    from harvester.service.demo_run import free_port
 
     return free_port()
 

@@ -55,7 +55,7 @@ def _json(result: Any) -> bytes:
 def main(argv: list[str]) -> None:
     import uvicorn
 
-    from harvester.store import live_generation_dir
+    from harvester.store.embedded import live_generation_dir
 
     store = ox.Store.read_only(str(live_generation_dir(Path(argv[0]))))
     uvicorn.run(

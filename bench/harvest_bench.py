@@ -70,7 +70,7 @@ def measure_harvest(
 @contextmanager
 def mock_provider(mix: int | Mix) -> Iterator[tuple[str, int]]:
     """A ``bench.mock_server`` process on a free loopback port: its base URL and process id."""
-    from harvester.demo_run import free_port
+    from harvester.service.demo_run import free_port
 
     mix = mix if isinstance(mix, Mix) else Mix(mix)
     port = free_port()
@@ -189,7 +189,7 @@ def _harvest(
     rss: RssSampler | None = None,
 ) -> dict[str, Any]:
     """The harvest itself; RSS peaks are taken before the dump (the peer's input) is written."""
-    from harvester.runtime import Runtime
+    from harvester.service.runtime import Runtime
     from harvester.settings import settings_from_mapping
 
     settings = settings_from_mapping(

@@ -132,7 +132,7 @@ def measure_harvest(
     run beside them) and timed on their own."""
     command = harvest_command(config, json_output=json_output, py_spy=py_spy)
     done = run_watched(command, workdir, label)
-    dumps = wait_detached("harvester.dumps", str(workdir / "store"))
+    dumps = wait_detached("harvester.store.dumps", str(workdir / "store"))
     serialised = dump_parts_serialised(workdir / "state" / "dumps.log")
     status = status_document(config)
     printed = last_json(done.stdout) if json_output else None
@@ -212,7 +212,7 @@ print(json.dumps({"bulk_load_seconds": loaded - started, "optimize_seconds": don
 def measure_floor(store: Path, workdir: Path, records: int) -> dict[str, Any]:
     """Export the live generation's quads, then bulk_load + optimize them into a fresh store in
     a process of its own."""
-    from harvester.store import live_generation_dir
+    from harvester.store.embedded import live_generation_dir
 
     dump = workdir / "floor.nq"
     started = time.perf_counter()

@@ -23,8 +23,8 @@ from typing import Any
 import httpx
 
 from harvester.demo import ODataProvider, generate_dataset
-from harvester.demo_run import free_port
-from harvester.runtime import Runtime
+from harvester.service.demo_run import free_port
+from harvester.service.runtime import Runtime
 from harvester.settings import Settings, settings_from_mapping
 
 RESULTS = Path(__file__).parent / "results"

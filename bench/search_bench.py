@@ -23,8 +23,8 @@ from pathlib import Path
 import httpx
 
 from harvester.demo import ODataProvider, generate_dataset
-from harvester.runtime import Runtime
 from harvester.search import SearchRequest, attach, reader_generation, reindex, search
+from harvester.service.runtime import Runtime
 from harvester.settings import settings_from_mapping
 
 RESULTS = Path(__file__).resolve().parent / "results"

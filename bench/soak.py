@@ -29,7 +29,7 @@ import httpx
 from bench.harvest_bench import rss_kb
 from harvester.demo import Fault, ODataProvider, generate_dataset
 from harvester.demo.paced import Paced, serve_providers
-from harvester.demo_run import free_port
+from harvester.service.demo_run import free_port
 
 RESULTS = Path(__file__).parent / "results"
 QUERIES = sorted((Path(__file__).parent / "queries").glob("*.rq"))
@@ -75,7 +75,7 @@ def run(tmp: Path, base: str, provider: Paced, dataset: Any, args: argparse.Name
     config = tmp / "meahub.toml"
     config.write_text(_config(tmp, base, port, args.interval), encoding="utf-8")
     log = (tmp / "serve.log").open("wb")
-    command = [sys.executable, "-m", "harvester.cli", "serve", "--config", str(config)]
+    command = [sys.executable, "-m", "harvester.service.cli", "serve", "--config", str(config)]
     server = subprocess.Popen(command, stdout=log, stderr=log)
     url = f"http://127.0.0.1:{port}"
     tally = Tally()

@@ -150,7 +150,7 @@ def export(store_dir: Path) -> dict[str, Any]:
 def export_peer(store: Path, out: Path) -> dict[str, Any]:
     """The peer: pyoxigraph's own ``Store.dump`` of the same (live) generation to a file, in a
     process of its own, timed the same way (start-up included)."""
-    from harvester.store import live_generation_dir
+    from harvester.store.embedded import live_generation_dir
 
     script = (
         "import sys, pyoxigraph as ox; "

@@ -16,7 +16,7 @@ from pathlib import Path
 
 from starlette.concurrency import run_in_threadpool
 
-from harvester.store import MeaStore
+from harvester.store.embedded import MeaStore
 from sparql.evaluate import Answer, Failure, Job, format_key, run
 from sparql.negotiation import RESULTS_JSON
 from sparql.workers import WorkerPool

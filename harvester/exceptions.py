@@ -137,7 +137,7 @@ class StoreLockedError(StoreError):
 
 
 class LeaseHeldError(StoreLockedError):
-    """Another writer holds the writer lease of a remote store (see :mod:`harvester.lease`).
+    """Another writer holds the writer lease of a remote store (see :mod:`harvester.store.lease`).
 
     :param holder: the id of the writer holding it (host, process, random part).
     :param expires: when its lease runs out unless renewed (ISO 8601, UTC).

@@ -18,12 +18,12 @@ from typing import Any
 import pyoxigraph as ox
 
 from . import __version__
-from .mapping import encode_segment
+from .mapping.engine import encode_segment
 from .models import RecordFailure, RecordOutcome, SourceReport, WithheldDeletions
-from .store import ChangeSet
-from .store_api import StoreBackend
+from .store.api import StoreBackend
+from .store.embedded import ChangeSet
+from .store.writer import ChangeWriter
 from .vocab import DCTERMS, MEA, PROV, RDF, RDFS, XSD
-from .writer import ChangeWriter
 
 __all__ = [
     "MAX_FAILURES_WRITTEN",

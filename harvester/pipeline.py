@@ -16,7 +16,6 @@ from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 
 from .control import RunControl
-from .enrich import ENRICH_VERSION, Enricher, inferred_graph
 from .exceptions import (
     RunCancelled,
     SourceError,
@@ -24,7 +23,10 @@ from .exceptions import (
     StoreError,
 )
 from .history import RunDescription, RunHistory
-from .mapping import MappingContext, MappingRegistry, RecordMapping, encode_segment
+from .mapping.engine import MappingContext, MappingRegistry, RecordMapping, encode_segment
+from .mapping.enrich import ENRICH_VERSION, Enricher, inferred_graph
+from .mapping.transform import Job, Transformed, Transformer, TransformPool
+from .mapping.validate import ShapeChecker
 from .models import (
     RecordFailure,
     RecordOutcome,
@@ -37,10 +39,8 @@ from .raw import RawArchive
 from .settings import SourceConfig
 from .sources import Listing, RawRecord, Source
 from .state import HarvestState, KnownRecord, RunLedger
-from .store_api import StoreBackend
-from .transform import Job, Transformed, Transformer, TransformPool
-from .validate import ShapeChecker
-from .writer import DEFAULT_BATCH_QUADS, ChangeWriter
+from .store.api import StoreBackend
+from .store.writer import DEFAULT_BATCH_QUADS, ChangeWriter
 
 __all__ = ["Harvester", "ProgressCallback"]
 

@@ -32,7 +32,8 @@ Endpoint = Callable[[Request], Response]
 
 
 class HarvestController(Protocol):
-    """What the admin API needs of the scheduler (:class:`harvester.scheduler.HarvestService`)."""
+    """What the admin API needs of the scheduler
+    (:class:`harvester.service.scheduler.HarvestService`)."""
 
     def trigger(self, source: str, *, full: bool = False, allow_mass_delete: bool = False) -> str:
         """Queue a run now; raises ConfigError (unknown source) or HarvestBusyError."""

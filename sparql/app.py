@@ -20,7 +20,7 @@ from starlette.routing import BaseRoute, Route
 
 from harvester.exceptions import QueryError, StoreError
 from harvester.settings import ServerSettings
-from harvester.store_api import StoreBackend
+from harvester.store.api import StoreBackend
 
 from .endpoint import SparqlEndpoint, preflight_endpoint
 from .fastpath import SparqlFastPath

@@ -35,7 +35,7 @@ from pathlib import Path
 from starlette.datastructures import Headers
 from starlette.responses import Response
 
-from harvester.store_api import StoreBackend
+from harvester.store.api import StoreBackend
 
 __all__ = [
     "Revalidation",

@@ -21,7 +21,7 @@ from dataclasses import dataclass, field
 
 import pyoxigraph as ox
 
-from harvester.store_api import StoreBackend
+from harvester.store.api import StoreBackend
 from harvester.vocab import DCTERMS, RDFS, SKOS
 
 __all__ = ["MAX_INVERSE", "Description", "Statement", "describe"]

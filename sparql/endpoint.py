@@ -45,8 +45,8 @@ from starlette.responses import PlainTextResponse, Response
 
 from harvester.search.service import expand_for_store
 from harvester.settings import ServerSettings
-from harvester.store import QueryResult
-from harvester.store_api import StoreBackend
+from harvester.store.api import StoreBackend
+from harvester.store.embedded import QueryResult
 
 from .caching import StoreVersion, entity_tag, is_not_modified, validator_headers
 from .evaluate import Answer, Failure, Job, format_key, run

@@ -22,7 +22,7 @@ from typing import Any
 import pyoxigraph as ox
 
 from harvester.exceptions import QueryError, StoreError, StoreTimeoutError
-from harvester.store import QueryResult, map_store_errors
+from harvester.store.embedded import QueryResult, map_store_errors
 
 from .negotiation import GRAPH_FORMATS, RESULT_FORMATS, Format
 

@@ -34,7 +34,7 @@ from starlette.responses import PlainTextResponse, Response
 from starlette.routing import Route
 
 from harvester.settings import ServerSettings
-from harvester.store_api import StoreBackend
+from harvester.store.api import StoreBackend
 from harvester.vocab import PREFIXES
 
 from .caching import Revalidator, StoreVersion, not_modified

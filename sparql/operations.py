@@ -14,7 +14,7 @@ from starlette.middleware import Middleware
 from starlette.routing import Route
 
 from harvester.settings import ServerSettings
-from harvester.store_api import StoreBackend
+from harvester.store.api import StoreBackend
 
 from .metrics import Metrics, MetricsMiddleware, metrics_endpoint
 from .workers import WorkerPool

@@ -17,7 +17,7 @@ from typing import Any
 from starlette.routing import BaseRoute
 
 from harvester.settings import ServerSettings
-from harvester.store_api import StoreBackend
+from harvester.store.api import StoreBackend
 
 from .linked_data import LinkedData, fallback_route, linked_data_routes
 from .links import Linker

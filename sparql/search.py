@@ -35,7 +35,7 @@ from starlette.routing import BaseRoute, Route
 from harvester.exceptions import SearchSyntaxError, SearchUnavailableError
 from harvester.search import Hit, SearchRequest, SearchResults, attach, reader_generation, search
 from harvester.settings import ServerSettings
-from harvester.store_api import StoreBackend
+from harvester.store.api import StoreBackend
 
 from .html import esc, html_response, page
 

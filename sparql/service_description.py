@@ -12,7 +12,7 @@ import logging
 import pyoxigraph as ox
 
 from harvester.settings import ServerSettings
-from harvester.store_api import StoreBackend
+from harvester.store.api import StoreBackend
 
 from .negotiation import GRAPH_FORMATS, RESULT_FORMATS, Format
 

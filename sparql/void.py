@@ -16,7 +16,7 @@ the validator. A description fetched between the two keeps the run's start as
 
 ``/dumps/latest.nq.gz`` and ``/dumps/latest.ttl`` are streamed from disk with ``ETag`` and
 ``Last-Modified`` (``304`` on revalidation); they are written after every harvest
-(:func:`harvester.dumps.write_dumps`), or at the first request when missing.
+(:func:`harvester.store.dumps.write_dumps`), or at the first request when missing.
 """
 
 from __future__ import annotations
@@ -35,7 +35,9 @@ from starlette.requests import Request
 from starlette.responses import FileResponse, PlainTextResponse, Response
 from starlette.routing import Route
 
-from harvester.dumps import (
+from harvester.settings import ServerSettings
+from harvester.store.api import StoreBackend
+from harvester.store.dumps import (
     DUMP_FILES,
     MANIFEST,
     NQUADS_DUMP,
@@ -44,8 +46,6 @@ from harvester.dumps import (
     read_manifest,
     write_dumps,
 )
-from harvester.settings import ServerSettings
-from harvester.store_api import StoreBackend
 from harvester.vocab import DCAT, DCTERMS, FOAF, MEA, PREFIXES, PROV, RDF, XSD
 
 from .caching import (

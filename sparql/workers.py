@@ -3,13 +3,14 @@
 pyoxigraph cannot cancel a query, and a thread cannot be killed, so queries of an on-disk store
 are evaluated in a pool of worker *processes* (``[server].query_workers``, default 2). Each
 worker opens the live store generation read-only (``Store.read_only``; the writer only ever
-publishes new generations, see :mod:`harvester.store`), reopens it when ``GENERATION`` changes,
-and answers :class:`~sparql.evaluate.Job`\\ s with serialised bytes (:func:`sparql.evaluate.run`).
-The endpoint waits for the answer on the event loop (the pipe's file descriptor, no thread hop)
-for at most ``[server].query_timeout`` seconds; then it SIGKILLs the worker, starts a new one,
-and answers **503 Service Unavailable** (as Fuseki does: the service gave up on the request; a
-504 would blame an upstream gateway). The other workers go on answering meanwhile; a request
-that finds every worker busy waits for one (the time waiting counts against nothing).
+publishes new generations, see :mod:`harvester.store.embedded`), reopens it when ``GENERATION``
+changes, and answers :class:`~sparql.evaluate.Job`\\ s with serialised bytes
+(:func:`sparql.evaluate.run`). The endpoint waits for the answer on the event loop (the pipe's file
+descriptor, no thread hop) for at most ``[server].query_timeout`` seconds; then it SIGKILLs the
+worker, starts a new one, and answers **503 Service Unavailable** (as Fuseki does: the service gave
+up on the request; a 504 would blame an upstream gateway). The other workers go on answering
+meanwhile; a request that finds every worker busy waits for one (the time waiting counts against
+nothing).
 
 Workers are started with the ``forkserver`` method (a clean server process with pyoxigraph
 preloaded forks them), never by forking the endpoint, which holds RocksDB handles. The pool is
@@ -62,7 +63,7 @@ import pyoxigraph as ox
 
 from harvester.exceptions import StoreError
 from harvester.search.service import expand_for_folder
-from harvester.store import QueryResult, live_generation_dir, query_store
+from harvester.store.embedded import QueryResult, live_generation_dir, query_store
 
 from .evaluate import Answer, Failure, Job, run
 from .guard import service_targets
@@ -74,7 +75,7 @@ log = logging.getLogger(__name__)
 _CONTEXT = multiprocessing.get_context("forkserver")
 _CONTEXT.set_forkserver_preload(["pyoxigraph", "sparql.evaluate"])
 _STOP_SECONDS = 2.0
-_POINTER = "GENERATION"  # the live generation's name, see harvester.store
+_POINTER = "GENERATION"  # the live generation's name, see harvester.store.embedded
 
 
 def timeout_message(seconds: float) -> str:

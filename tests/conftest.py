@@ -19,7 +19,7 @@ from harvester.demo import Dataset, ODataProvider, generate_dataset
 from harvester.http import Fetcher, RateLimiter, RetryPolicy, build_client
 from harvester.models import SourceReport
 from harvester.pipeline import Harvester
-from harvester.runtime import Runtime
+from harvester.service.runtime import Runtime
 from harvester.settings import SourceConfig, settings_from_mapping
 from harvester.sources import ADAPTERS
 

@@ -13,7 +13,7 @@ import anyio
 import httpx
 import pyoxigraph as ox
 
-from harvester.runtime import Runtime
+from harvester.service.runtime import Runtime
 from harvester.settings import ServerSettings, settings_from_mapping
 from sparql import create_app
 

@@ -14,7 +14,7 @@ from typing import Any
 import pytest
 
 from harvester.demo import Dataset
-from harvester.runtime import Runtime
+from harvester.service.runtime import Runtime
 from harvester.settings import ServerSettings, settings_from_mapping
 from sparql import create_app
 

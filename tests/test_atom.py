@@ -10,7 +10,7 @@ import pytest
 from harvester.demo import Dataset, ODataProvider, generate_dataset
 from harvester.demo.dataset import ENTITY_SETS, NAVIGATIONS
 from harvester.exceptions import MappingError, SourceFormatError
-from harvester.mapping import MappingContext, MappingRegistry
+from harvester.mapping.engine import MappingContext, MappingRegistry
 from harvester.paths import MAPPINGS_DIR
 from harvester.sources.atom import looks_like_atom, parse_atom_page
 from harvester.sources.odata import entity_url, parse_page

@@ -8,8 +8,8 @@ import pytest
 
 from harvester.demo import Dataset
 from harvester.demo.cbd_api import TOPIC_TARGETS, CbdDecisionsProvider
+from harvester.mapping.prepare import cbd_tree
 from harvester.models import RunStatus
-from harvester.prepare import cbd_tree
 
 from .conftest import Hub, small_dataset
 

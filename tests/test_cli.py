@@ -10,9 +10,9 @@ from pathlib import Path
 
 import pytest
 
-from harvester.cli import main
 from harvester.demo import demo_sources
-from harvester.demo_run import demo_server
+from harvester.service.cli import main
+from harvester.service.demo_run import demo_server
 
 
 @pytest.fixture(scope="module")

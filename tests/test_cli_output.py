@@ -18,7 +18,7 @@ import pytest
 
 from harvester.demo import ODataProvider
 from harvester.demo.app import serve_providers
-from harvester.demo_run import demo_server
+from harvester.service.demo_run import demo_server
 
 from .conftest import small_dataset
 
@@ -39,12 +39,12 @@ class Run:
 
 
 def meahub(args: Sequence[str], cwd: Path, **env: str) -> Run:
-    """``python -m harvester.cli ARGS`` in ``cwd``, stdout and stderr pipes (not a terminal);
-    ``COLUMNS=80`` as a cron job or CI runner may have it."""
+    """``python -m harvester.service.cli ARGS`` in ``cwd``, stdout and stderr pipes (not a
+    terminal); ``COLUMNS=80`` as a cron job or CI runner may have it."""
     environ = {k: v for k, v in os.environ.items() if not k.startswith("MEAHUB_")}
     environ.update({"COLUMNS": "80", "PYTHONPATH": str(ROOT), **env})
     done = subprocess.run(
-        [sys.executable, "-m", "harvester.cli", *args],
+        [sys.executable, "-m", "harvester.service.cli", *args],
         cwd=cwd,
         env=environ,
         stdin=subprocess.DEVNULL,
@@ -270,7 +270,7 @@ def test_top_level_help_is_for_users_with_an_example_per_command(tmp_path: Path)
 def test_each_command_help_has_a_description_and_an_example(
     command: str, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    from harvester.cli import main
+    from harvester.service.cli import main
 
     with pytest.raises(SystemExit) as exit_:
         main([command, "--help"])
@@ -298,7 +298,7 @@ def test_on_a_narrow_terminal_nothing_is_cut_either(hub_dir: Path, first_harvest
     environ = {k: v for k, v in os.environ.items() if k not in ("COLUMNS", "LINES")}
     environ.update({"PYTHONPATH": str(ROOT), "TERM": "xterm", "NO_COLOR": "1"})
     process = subprocess.Popen(
-        [sys.executable, "-m", "harvester.cli", "harvest", "--source", LONG_NAME],
+        [sys.executable, "-m", "harvester.service.cli", "harvest", "--source", LONG_NAME],
         cwd=hub_dir,
         env=environ,
         stdin=follower,

@@ -8,8 +8,8 @@ from pathlib import Path
 import pyoxigraph as ox
 import pytest
 
-from harvester.store import ChangeSet, MeaStore, StagedStore
-from harvester.writer import ChangeWriter
+from harvester.store.embedded import ChangeSet, MeaStore, StagedStore
+from harvester.store.writer import ChangeWriter
 
 HUB = "http://hub.test/"
 

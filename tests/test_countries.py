@@ -1,10 +1,10 @@
-"""harvester.countries: ISO 3166-1 codes to alpha-3, and country/treaty IRIs."""
+"""harvester.mapping.countries: ISO 3166-1 codes to alpha-3, and country/treaty IRIs."""
 
 from __future__ import annotations
 
 import pytest
 
-from harvester.countries import COUNTRY_NS, TREATY_NS, country_code, country_iri, treaty_iri
+from harvester.mapping.countries import COUNTRY_NS, TREATY_NS, country_code, country_iri, treaty_iri
 
 
 @pytest.mark.parametrize(
@@ -59,6 +59,6 @@ def test_treaty_iri(value: str, expected: str) -> None:
     [("itpgrfa", "plant-treaty"), ("ITPGRFA", "plant-treaty"), ("minamataunep", "minamata")],
 )
 def test_treaty_aliases_resolve_to_the_informea_identifier(alias: str, slug: str) -> None:
-    from harvester.countries import TREATY_NS, treaty_iri
+    from harvester.mapping.countries import TREATY_NS, treaty_iri
 
     assert treaty_iri(alias) == TREATY_NS + slug

@@ -11,7 +11,7 @@ from pathlib import Path
 import httpx
 
 from harvester.demo import demo_dataset
-from harvester.demo_run import free_port
+from harvester.service.demo_run import free_port
 
 COUNT_DECISIONS = "PREFIX mea: <https://w3id.org/mea/ontology#> SELECT (COUNT(*) AS ?n) WHERE { ?d a mea:Decision }"
 
@@ -33,7 +33,7 @@ def test_meahub_demo_harvests_and_serves(tmp_path: Path) -> None:
     command = [
         sys.executable,
         "-m",
-        "harvester.cli",
+        "harvester.service.cli",
         "demo",
         "--port",
         str(port),

@@ -1,5 +1,5 @@
-"""``harvester.dumps``: dumps proportional to what changed, one gzip member per part, consistent
-with the generation they name, written in the background or by a detached process."""
+"""``harvester.store.dumps``: dumps proportional to what changed, one gzip member per part,
+consistent with the generation they name, written in the background or by a detached process."""
 
 from __future__ import annotations
 
@@ -13,7 +13,7 @@ from pathlib import Path
 import pyoxigraph as ox
 import pytest
 
-from harvester.dumps import (
+from harvester.store.dumps import (
     MANIFEST,
     NQUADS_DUMP,
     TRIG_DUMP,
@@ -21,7 +21,7 @@ from harvester.dumps import (
     read_manifest,
     write_dumps,
 )
-from harvester.store import ChangeSet, MeaStore, graph_part
+from harvester.store.embedded import ChangeSet, MeaStore, graph_part
 
 HUB = "http://hub.test/"
 P = ox.NamedNode(HUB + "p")
@@ -136,7 +136,7 @@ def test_a_detached_process_writes_the_dumps_of_the_live_generation(
 ) -> None:
     directory = tmp_path / "dumps"
     expected, generation = set(store.quads()), store.generation
-    command = [sys.executable, "-m", "harvester.dumps", str(store.path), str(directory)]
+    command = [sys.executable, "-m", "harvester.store.dumps", str(store.path), str(directory)]
     done = subprocess.run(command, capture_output=True, text=True, timeout=60, check=False)
     assert done.returncode == 0, done.stderr
     assert read_manifest(directory)["generation"] == generation  # while this process holds it
@@ -144,7 +144,7 @@ def test_a_detached_process_writes_the_dumps_of_the_live_generation(
 
 
 def test_the_detached_writer_fails_loudly_without_a_store(tmp_path: Path) -> None:
-    command = [sys.executable, "-m", "harvester.dumps", str(tmp_path / "none"), str(tmp_path)]
+    command = [sys.executable, "-m", "harvester.store.dumps", str(tmp_path / "none"), str(tmp_path)]
     done = subprocess.run(command, capture_output=True, text=True, timeout=60, check=False)
     assert done.returncode == 1
     assert "could not write the dumps" in done.stderr
@@ -179,8 +179,8 @@ def test_background_dumps_fold_requests_and_survive_a_failure() -> None:
 def test_spawned_writer_outlives_the_call_and_writes_the_dumps(
     store: MeaStore, tmp_path: Path
 ) -> None:
-    from harvester.dumps import spawn_refresh
     from harvester.settings import ServerSettings
+    from harvester.store.dumps import spawn_refresh
 
     directory, log_file = tmp_path / "dumps", tmp_path / "state" / "dumps.log"
     server = ServerSettings(base_iri=HUB, dumps_dir=directory)
@@ -196,8 +196,8 @@ def test_spawned_writer_outlives_the_call_and_writes_the_dumps(
 
 
 def test_nothing_is_spawned_for_an_in_memory_store(tmp_path: Path) -> None:
-    from harvester.dumps import spawn_refresh
     from harvester.settings import ServerSettings
+    from harvester.store.dumps import spawn_refresh
 
     server = ServerSettings(base_iri=HUB, dumps_dir=tmp_path / "dumps")
     assert spawn_refresh(MeaStore(None), server, tmp_path / "dumps.log") is False

@@ -5,13 +5,13 @@ from __future__ import annotations
 import pyoxigraph as ox
 import pytest
 
-from harvester import targets
 from harvester.demo import Dataset
-from harvester.enrich import Enricher, inferred_graph
 from harvester.linking import METHOD, Linker
-from harvester.mapping import MappingContext, MappingRegistry
+from harvester.mapping import targets
+from harvester.mapping.engine import MappingContext, MappingRegistry
+from harvester.mapping.enrich import Enricher, inferred_graph
 from harvester.paths import MAPPINGS_DIR
-from harvester.relink import relink
+from harvester.service.relink import relink
 
 from .conftest import Hub, provider
 
@@ -105,7 +105,7 @@ def test_deleting_a_decision_removes_its_inferred_links(hub: Hub, dataset: Datas
 
 
 def test_linking_can_be_switched_off() -> None:
-    from harvester.runtime import Runtime
+    from harvester.service.runtime import Runtime
     from harvester.settings import settings_from_mapping
 
     from .conftest import small_dataset

@@ -27,9 +27,9 @@ from harvester.demo import Dataset, ODataProvider
 from harvester.demo.cbd_api import CbdDecisionsProvider
 from harvester.demo.dataset import NAVIGATIONS
 from harvester.demo.provider import FLAVOURS
-from harvester.mapping import MappingRegistry, RecordMapping
+from harvester.mapping.engine import MappingRegistry, RecordMapping
+from harvester.mapping.prepare import PREPARERS
 from harvester.paths import MAPPINGS_DIR, ONTOLOGY_DIR
-from harvester.prepare import PREPARERS
 
 from .conftest import small_dataset
 

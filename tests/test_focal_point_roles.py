@@ -13,9 +13,9 @@ import pyoxigraph as ox
 import pytest
 
 from harvester.demo import Dataset
-from harvester.mapping import MappingContext, MappingRegistry
+from harvester.mapping.engine import MappingContext, MappingRegistry
+from harvester.mapping.validate import ShapeChecker
 from harvester.paths import MAPPINGS_DIR
-from harvester.validate import ShapeChecker
 
 from .conftest import HUB, Hub, provider
 

@@ -6,7 +6,7 @@ import platform
 
 import pytest
 
-from harvester.heap import keep_heap_compact
+from harvester.store.heap import keep_heap_compact
 
 
 @pytest.mark.skipif(platform.libc_ver()[0] != "glibc", reason="mallopt is glibc's")

@@ -16,7 +16,7 @@ import pytest
 
 from harvester.exceptions import ConfigError
 from harvester.settings import ServerSettings, settings_from_mapping
-from harvester.store import MeaStore
+from harvester.store.embedded import MeaStore
 from sparql import create_app
 
 with warnings.catch_warnings():

@@ -12,10 +12,10 @@ import pyoxigraph as ox
 import pytest
 
 from harvester.demo import demo_dataset
-from harvester.mapping import MappingContext, MappingRegistry, RecordMapping
+from harvester.mapping.engine import MappingContext, MappingRegistry, RecordMapping
+from harvester.mapping.prepare import cbd_tree
+from harvester.mapping.validate import ShapeChecker
 from harvester.paths import MAPPINGS_DIR
-from harvester.prepare import cbd_tree
-from harvester.validate import ShapeChecker
 
 from .conftest import HUB, Hub, provider
 

@@ -8,9 +8,9 @@ import pyoxigraph as ox
 import pytest
 
 from harvester.exceptions import ConfigError, MappingError
-from harvester.mapping import MappingContext, MappingRegistry, RecordMapping
+from harvester.mapping.engine import MappingContext, MappingRegistry, RecordMapping
+from harvester.mapping.validate import ShapeChecker
 from harvester.paths import MAPPINGS_DIR
-from harvester.validate import ShapeChecker
 
 CTX = MappingContext(base_iri="http://hub.test/", source="prov")
 REGISTRY = MappingRegistry.load(MAPPINGS_DIR, "informea-odata")

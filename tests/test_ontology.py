@@ -1,4 +1,4 @@
-"""The ontology files and harvester.ontology: parsing, contract terms, reference loading."""
+"""The ontology files and harvester.mapping.ontology: parsing, contract terms, reference loading."""
 
 from __future__ import annotations
 
@@ -13,16 +13,16 @@ import rdflib
 from rdflib.namespace import OWL, RDF, RDFS, SKOS
 
 from harvester import vocab
-from harvester.countries import treaty_iri
-from harvester.ontology import (
+from harvester.mapping.countries import treaty_iri
+from harvester.mapping.ontology import (
     GRAPH_SHAPES,
     load_reference,
     reference_digest,
     reference_quads,
 )
+from harvester.mapping.validate import ShapeChecker
 from harvester.paths import ONTOLOGY_DIR
-from harvester.store import MeaStore
-from harvester.validate import ShapeChecker
+from harvester.store.embedded import MeaStore
 
 TTL_FILES = ["mea.ttl", "shapes.ttl", "aichi-targets.ttl", "gbf-targets.ttl", "treaties.ttl"]
 MEA = rdflib.Namespace(vocab.MEA)

@@ -18,7 +18,7 @@ import pyoxigraph as ox
 import pytest
 import rdflib
 
-from harvester.store import ChangeSet
+from harvester.store.embedded import ChangeSet
 from sparql.pages.model import paragraph_key
 from sparql.pages.sanitize import sanitize
 from sparql.query_page import QUERIES_DIR

@@ -1,5 +1,5 @@
-"""``harvester.parallel_dump``: the N-Quads export written by several threads is the store, line
-for line, in the same order whatever the number of threads."""
+"""``harvester.store.parallel_dump``: the N-Quads export written by several threads is the store,
+line for line, in the same order whatever the number of threads."""
 
 from __future__ import annotations
 
@@ -10,8 +10,8 @@ import pyoxigraph as ox
 import pytest
 
 from harvester.exceptions import StoreError
-from harvester.parallel_dump import BLOCK_GRAPHS, dump_nquads
-from harvester.store import ChangeSet, MeaStore
+from harvester.store.embedded import ChangeSet, MeaStore
+from harvester.store.parallel_dump import BLOCK_GRAPHS, dump_nquads
 
 EX = "http://example.org/"
 P = ox.NamedNode(EX + "p")

@@ -10,7 +10,7 @@ import httpx
 import pytest
 
 from harvester.demo import Dataset, Fault, ODataProvider
-from harvester.mapping import MappingRegistry
+from harvester.mapping.engine import MappingRegistry
 from harvester.models import RunStatus
 from harvester.paths import MAPPINGS_DIR
 
@@ -47,7 +47,7 @@ def _triples(hub: Hub) -> set[str]:
 
 
 def test_flavours_give_the_same_rdf(dataset: Dataset) -> None:
-    from harvester.runtime import Runtime
+    from harvester.service.runtime import Runtime
     from harvester.settings import settings_from_mapping
 
     graphs = []
@@ -324,7 +324,7 @@ def test_atom_only_provider_loads_the_same_records(
 
 
 def test_a_store_made_anew_is_loaded_again(tmp_path: Path, dataset: Dataset) -> None:
-    from harvester.runtime import Runtime
+    from harvester.service.runtime import Runtime
     from harvester.settings import settings_from_mapping
 
     settings = settings_from_mapping(
@@ -342,7 +342,7 @@ def test_a_store_made_anew_is_loaded_again(tmp_path: Path, dataset: Dataset) -> 
 
 def test_large_runs_transform_in_worker_processes_with_the_same_result(dataset: Dataset) -> None:
     from harvester.demo import generate_dataset
-    from harvester.runtime import Runtime
+    from harvester.service.runtime import Runtime
     from harvester.settings import settings_from_mapping
 
     big = generate_dataset(

@@ -1,4 +1,4 @@
-"""The remote store (:mod:`harvester.remote_store`) against a real SPARQL engine.
+"""The remote store (:mod:`harvester.store.remote`) against a real SPARQL engine.
 
 By default each test starts ``oxigraph serve --union-default-graph`` on a free loopback port over
 a temporary directory (the CLI comes with the ``oxigraph`` pip package; the tests are skipped,
@@ -28,22 +28,22 @@ import pyoxigraph as ox
 import pytest
 from starlette.testclient import TestClient
 
-from harvester import remote_store
 from harvester.demo import Dataset
 from harvester.demo.app import free_port
 from harvester.exceptions import LeaseHeldError, QueryError, StoreError, StoreTimeoutError
-from harvester.ontology import load_reference
-from harvester.querying import export
-from harvester.remote_store import (
+from harvester.mapping.ontology import load_reference
+from harvester.service.runtime import Runtime
+from harvester.settings import Settings, settings_from_mapping
+from harvester.store import remote as remote_store
+from harvester.store.embedded import ChangeSet
+from harvester.store.querying import export
+from harvester.store.remote import (
     STORE_GRAPH,
     RemoteStore,
     bind_values,
     query_form,
     virtuoso_requests,
 )
-from harvester.runtime import Runtime
-from harvester.settings import Settings, settings_from_mapping
-from harvester.store import ChangeSet
 from harvester.vocab import RDF, SH, XSD
 from sparql import create_app
 

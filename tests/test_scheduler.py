@@ -18,8 +18,8 @@ from harvester.demo import Fault, ODataProvider
 from harvester.demo.paced import Paced, serve_providers
 from harvester.history import recent_runs
 from harvester.models import RunStatus
-from harvester.runtime import Runtime
-from harvester.scheduler import (
+from harvester.service.runtime import Runtime
+from harvester.service.scheduler import (
     JOB_PREFIX,
     RETRY_PREFIX,
     HarvestService,
@@ -27,7 +27,7 @@ from harvester.scheduler import (
     schedule_spec,
     trigger_for,
 )
-from harvester.serve import build_app
+from harvester.service.serve import build_app
 from harvester.settings import Settings, settings_from_mapping
 
 from .conftest import HUB, small_dataset

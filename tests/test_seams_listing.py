@@ -24,17 +24,17 @@ import pyoxigraph as ox
 import pytest
 from starlette.testclient import TestClient
 
-from harvester.cli import main
 from harvester.demo.cbd_api import CbdDecisionsProvider
 from harvester.history import recent_runs
-from harvester.mapping import MappingRegistry
+from harvester.mapping.engine import MappingRegistry
 from harvester.models import RunStatus, SourceReport
 from harvester.paths import MAPPINGS_DIR
-from harvester.runtime import Runtime
-from harvester.serve import build_app
+from harvester.service.cli import main
+from harvester.service.runtime import Runtime
+from harvester.service.serve import build_app
+from harvester.service.status import status_snapshot
 from harvester.settings import settings_from_mapping
 from harvester.sources.cbd_decisions import decision_list_url
-from harvester.status import status_snapshot
 from sparql.metrics import Metrics
 
 from .conftest import BASE, HUB, Hub, provider, serve_app, small_dataset
@@ -668,7 +668,7 @@ def test_the_meahub_command_fails_a_source_whose_every_set_404s(tmp_path: Path) 
         source = {"name": "nowhere", "kind": "informea-odata", "url": f"{base}informea.svc"}
         config = _config_file(tmp_path, [source])
         done = subprocess.run(
-            [sys.executable, "-m", "harvester.cli", "harvest", "--config", str(config)],
+            [sys.executable, "-m", "harvester.service.cli", "harvest", "--config", str(config)],
             cwd=ROOT,
             capture_output=True,
             text=True,

@@ -10,11 +10,11 @@ from pathlib import Path
 import pytest
 
 from harvester.exceptions import SearchSyntaxError, SearchUnavailableError
-from harvester.runtime import Runtime
 from harvester.search import SearchRequest, attach, reader_generation, reindex, search
 from harvester.search.analysis import plain_text, terms
 from harvester.search.evaluate import HUB, fixture_dataset, harvest_fixture
 from harvester.search.syntax import parse
+from harvester.service.runtime import Runtime
 from harvester.settings import settings_from_mapping
 
 DECISION = "http://hub.test/decision/fixture/"

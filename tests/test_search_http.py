@@ -10,9 +10,9 @@ from pathlib import Path
 import pytest
 from starlette.testclient import TestClient
 
-from harvester.cli import main
-from harvester.runtime import Runtime
 from harvester.search.evaluate import HUB, fixture_dataset, harvest_fixture
+from harvester.service.cli import main
+from harvester.service.runtime import Runtime
 from harvester.settings import settings_from_mapping
 from sparql import create_app
 

@@ -15,9 +15,9 @@ import httpx
 import pytest
 
 from harvester.demo.paced import serve_providers
-from harvester.demo_run import free_port
 from harvester.history import recent_runs
-from harvester.runtime import Runtime
+from harvester.service.demo_run import free_port
+from harvester.service.runtime import Runtime
 from harvester.settings import load_settings
 
 from .conftest import HUB
@@ -71,7 +71,7 @@ class Server:
     def __init__(self, config: Path, port: int, log: Path) -> None:
         self.url = f"http://127.0.0.1:{port}"
         self.log = log.open("ab")
-        command = [sys.executable, "-m", "harvester.cli", "serve", "--config", str(config)]
+        command = [sys.executable, "-m", "harvester.service.cli", "serve", "--config", str(config)]
         self.process = subprocess.Popen(command, stdout=self.log, stderr=self.log)
         wait_for(self._up, timeout=60)
 
@@ -155,7 +155,7 @@ def test_harvest_command_asks_the_running_server(
     tmp_path: Path, slow: tuple[Mock, str], capsys: pytest.CaptureFixture[str],
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:  # fmt: skip
-    from harvester.cli import main
+    from harvester.service.cli import main
 
     _, base = slow
     port = free_port()

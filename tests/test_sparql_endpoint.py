@@ -18,7 +18,7 @@ from rdflib.plugins.stores.sparqlstore import SPARQLStore
 from SPARQLWrapper import JSON, SPARQLWrapper
 
 from harvester.settings import ServerSettings
-from harvester.store import MeaStore
+from harvester.store.embedded import MeaStore
 from sparql import create_app
 from sparql.negotiation import GRAPH_FORMATS, RESULT_FORMATS, negotiate
 

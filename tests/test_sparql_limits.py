@@ -18,7 +18,7 @@ import pytest
 import rdflib
 
 from harvester.settings import ServerSettings
-from harvester.store import MeaStore
+from harvester.store.embedded import MeaStore
 from sparql import create_app
 
 with warnings.catch_warnings():

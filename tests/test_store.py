@@ -9,8 +9,8 @@ import pyoxigraph as ox
 import pytest
 
 from harvester.exceptions import QueryError, StoreError, StoreLockedError
-from harvester.store import ChangeSet, MeaStore, StagedStore
-from harvester.writer import STAGED_BATCH_FACTOR, ChangeWriter
+from harvester.store.embedded import ChangeSet, MeaStore, StagedStore
+from harvester.store.writer import STAGED_BATCH_FACTOR, ChangeWriter
 
 G = "http://hub.test/graph/"
 
@@ -95,7 +95,7 @@ def test_superseded_generations_go_after_the_grace_period(
         store.apply(_change(G + "x", value))
     assert len(list((tmp_path / "db").glob("gen-*"))) >= 3  # kept for readers elsewhere
     store.close()
-    monkeypatch.setattr("harvester.store.GENERATION_GRACE_SECONDS", 0.0)
+    monkeypatch.setattr("harvester.store.embedded.GENERATION_GRACE_SECONDS", 0.0)
     reopened = MeaStore(tmp_path / "db")
     assert [p.name for p in (tmp_path / "db").glob("gen-*")] == [reopened.generation]
     assert _values(reopened) == {"c"}

@@ -1,4 +1,4 @@
-"""``harvester.transform``: one set of transform workers per process, shared by its runs."""
+"""``harvester.mapping.transform``: one set of transform workers per process, shared by its runs."""
 
 from __future__ import annotations
 
@@ -6,8 +6,8 @@ from collections.abc import Iterator
 
 import pytest
 
-from harvester.mapping import MappingContext
-from harvester.transform import _WORKERS, Job, Transformer, TransformPool, shutdown_workers
+from harvester.mapping.engine import MappingContext
+from harvester.mapping.transform import _WORKERS, Job, Transformer, TransformPool, shutdown_workers
 
 CTX = MappingContext(base_iri="http://hub.test/", source="s", run_iri="http://hub.test/run/1")
 TREATY = {"id": "cbd", "title": [{"language": "en", "value": "Convention on Biological Diversity"}]}
@@ -43,10 +43,10 @@ def test_runs_of_one_process_share_the_worker_processes() -> None:
 
 
 def test_worker_transforms_equal_the_in_process_transform() -> None:
-    from harvester.enrich import Enricher
-    from harvester.mapping import MappingRegistry
+    from harvester.mapping.engine import MappingRegistry
+    from harvester.mapping.enrich import Enricher
+    from harvester.mapping.validate import ShapeChecker
     from harvester.paths import MAPPINGS_DIR
-    from harvester.validate import ShapeChecker
 
     local = Transformer(
         MappingRegistry.load(MAPPINGS_DIR, "informea-odata"),

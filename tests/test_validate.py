@@ -1,4 +1,5 @@
-"""harvester.validate: the fast shape checker agrees with pySHACL on good and bad records."""
+"""harvester.mapping.validate: the fast shape checker agrees with pySHACL on good and bad
+records."""
 
 from __future__ import annotations
 
@@ -10,8 +11,8 @@ import pytest
 import rdflib
 
 from harvester.exceptions import ConfigError
+from harvester.mapping.validate import ShapeChecker
 from harvester.paths import ONTOLOGY_DIR
-from harvester.validate import ShapeChecker
 
 PREFIXES = """
 @prefix mea: <https://w3id.org/mea/ontology#> .

@@ -2,7 +2,7 @@ from datetime import UTC, date, datetime
 
 import pytest
 
-from harvester import values
+from harvester.mapping import values
 
 
 @pytest.mark.parametrize(

@@ -11,9 +11,9 @@ import pyoxigraph as ox
 import pytest
 import rdflib
 
-from harvester.dumps import NQUADS_DUMP, TRIG_DUMP, read_manifest, write_dumps
 from harvester.exceptions import ConfigError
 from harvester.settings import ServerSettings, settings_from_mapping
+from harvester.store.dumps import NQUADS_DUMP, TRIG_DUMP, read_manifest, write_dumps
 from sparql import caching, create_app
 
 from .conftest import HUB, Hub, provider

@@ -33,7 +33,7 @@ import pyoxigraph as ox
 import pytest
 
 from harvester.settings import ServerSettings
-from harvester.store import MeaStore
+from harvester.store.embedded import MeaStore
 from sparql import create_app
 
 with warnings.catch_warnings():

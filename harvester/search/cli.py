@@ -1,4 +1,4 @@
-"""``meahub search TEXT`` and ``meahub reindex`` (registered by :mod:`harvester.cli`).
+"""``meahub search TEXT`` and ``meahub reindex`` (registered by :mod:`harvester.service.cli`).
 
 ``meahub search`` reads the index read-only, on the store's live generation, without opening
 the store: it also works while ``meahub serve`` holds the store.
@@ -12,9 +12,9 @@ import sys
 from typing import TYPE_CHECKING, TypeAlias
 
 from harvester.exceptions import ConfigError, SearchSyntaxError
-from harvester.runtime import Runtime
+from harvester.service.runtime import Runtime
 from harvester.settings import Settings
-from harvester.store import live_generation_dir
+from harvester.store.embedded import live_generation_dir
 
 from .index import SearchIndex, generation_number
 from .searcher import SearchRequest, SearchResults, search

@@ -24,7 +24,7 @@ from dataclasses import dataclass, field
 
 import pyoxigraph as ox
 
-from harvester.countries import TREATY_NS
+from harvester.mapping.countries import TREATY_NS
 from harvester.vocab import AICHI, DCTERMS, MEA, RDF
 
 from .analysis import bucket, plain_text

@@ -30,7 +30,7 @@ import httpx
 
 from harvester.demo import Dataset, ODataProvider
 from harvester.paths import PROJECT_ROOT
-from harvester.runtime import Runtime
+from harvester.service.runtime import Runtime
 from harvester.settings import settings_from_mapping
 
 from .searcher import SearchRequest, search

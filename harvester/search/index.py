@@ -1,7 +1,7 @@
 """The full-text index of a store, kept in step with its generations.
 
-The store publishes immutable generations (:mod:`harvester.store`: stage, write, publish by a
-pointer swap). The index follows them without ever being ahead of or behind what a reader sees:
+The store publishes immutable generations (:mod:`harvester.store.embedded`: stage, write, publish by
+a pointer swap). The index follows them without ever being ahead of or behind what a reader sees:
 
 - every document is one *version* of a record, valid from ``gen_from`` (the generation that
   committed it) up to, not including, ``gen_to`` (the one that replaced or deleted it; a

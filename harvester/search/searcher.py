@@ -15,8 +15,8 @@ from dataclasses import dataclass, field
 
 import tantivy
 
-from harvester.countries import treaty_slug
 from harvester.exceptions import SearchSyntaxError
+from harvester.mapping.countries import treaty_slug
 
 from .index import SearchIndex, result_count
 from .query import buckets_for, generation_filter, text_query

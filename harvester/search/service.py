@@ -34,7 +34,7 @@ from harvester.exceptions import (
     SearchUnavailableError,
     StoreError,
 )
-from harvester.store_api import StoreBackend
+from harvester.store.api import StoreBackend
 from harvester.vocab import MEA, XSD
 
 from .index import SearchIndex, generation_number

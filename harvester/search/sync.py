@@ -16,8 +16,8 @@ from collections.abc import Collection, Iterable, Mapping
 
 import pyoxigraph as ox
 
-from harvester.store import ChangeSet, MeaStore
-from harvester.store_api import StoreBackend
+from harvester.store.api import StoreBackend
+from harvester.store.embedded import ChangeSet, MeaStore
 from harvester.vocab import MEA
 
 from .documents import INDEXED_PREDICATES
@@ -40,7 +40,7 @@ _INDEXED_LINE = re.compile(
 
 
 class PublishHook:
-    """What :class:`~harvester.store.MeaStore` calls before a write becomes visible."""
+    """What :class:`~harvester.store.embedded.MeaStore` calls before a write becomes visible."""
 
     def __init__(self, index: SearchIndex) -> None:
         self.index = index

@@ -20,9 +20,9 @@ from datetime import datetime
 from typing import Any
 from urllib.parse import quote, urlsplit, urlunsplit
 
-from .. import values
 from ..exceptions import SourceError, SourceFormatError, SourceHTTPError
 from ..http import Fetcher
+from ..mapping import values
 from ..settings import SourceConfig
 from .informea_odata import DistinctRows, Listing, RawRecord, _signature, check_listing
 

@@ -17,9 +17,9 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from .. import values
 from ..exceptions import SourceError, SourceFormatError, SourceHTTPError
 from ..http import Fetcher
+from ..mapping import values
 from ..models import WithheldReason
 from ..settings import SourceConfig
 from .atom import looks_like_atom, parse_atom_page

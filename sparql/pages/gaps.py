@@ -22,7 +22,7 @@ from dataclasses import dataclass, field
 
 import pyoxigraph as ox
 
-from harvester.countries import TREATY_NS
+from harvester.mapping.countries import TREATY_NS
 from harvester.vocab import DCTERMS, MEA, RDF, RDFS, XSD
 
 from ..html import esc

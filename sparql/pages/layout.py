@@ -15,7 +15,7 @@ from urllib.parse import quote, urlencode
 
 import pyoxigraph as ox
 
-from harvester.countries import COUNTRY_NS, TREATY_NS
+from harvester.mapping.countries import COUNTRY_NS, TREATY_NS
 from harvester.vocab import AICHI
 
 from ..html import esc, page

@@ -2,7 +2,7 @@
 a cache that lives as long as one store generation.
 
 Every value a query depends on is bound, never spliced: one-row bindings go through
-:func:`harvester.remote_store.bind_values` (a ``VALUES`` block written by pyoxigraph's own term
+:func:`harvester.store.remote.bind_values` (a ``VALUES`` block written by pyoxigraph's own term
 serialiser, which works on every backend), many-row bindings through :func:`values_block` (the
 same serialiser). A harvested string never becomes query text.
 """
@@ -19,8 +19,8 @@ from typing import Any, TypeVar
 import pyoxigraph as ox
 
 from harvester.exceptions import StoreError
-from harvester.remote_store import bind_values
-from harvester.store_api import StoreBackend
+from harvester.store.api import StoreBackend
+from harvester.store.remote import bind_values
 
 __all__ = [
     "GenerationCache",

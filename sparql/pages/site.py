@@ -26,8 +26,8 @@ from starlette.requests import Request
 from starlette.responses import PlainTextResponse, Response
 from starlette.routing import Route
 
-from harvester.countries import COUNTRY_NS, TREATY_NS, country_code
-from harvester.store_api import StoreBackend
+from harvester.mapping.countries import COUNTRY_NS, TREATY_NS, country_code
+from harvester.store.api import StoreBackend
 from harvester.vocab import PREFIXES
 
 from ..caching import Revalidator, StoreVersion, not_modified

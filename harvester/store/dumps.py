@@ -3,14 +3,14 @@
 
 The dumps are proportional to what changed. Each is the concatenation of one file per *part*
 (``parts/<part>.nq.gz``): the graphs of one source, the run history, the ontology...
-(:func:`harvester.store.graph_part`). A gzip file may hold several members, and N-Quads lines
-and TriG graph blocks do not depend on each other (blank-node labels are the store's own, unique
-store-wide), so the concatenation is one valid file. Every publish of the store records a
-marker per part it touched (:class:`harvester.store.Snapshot`); a part whose marker is the one
-its file was written from is not serialised again, so a harvest of one source rewrites that
+(:func:`harvester.store.embedded.graph_part`). A gzip file may hold several members, and N-Quads
+lines and TriG graph blocks do not depend on each other (blank-node labels are the store's own,
+unique store-wide), so the concatenation is one valid file. Every publish of the store records a
+marker per part it touched (:class:`harvester.store.embedded.Snapshot`); a part whose marker is the
+one its file was written from is not serialised again, so a harvest of one source rewrites that
 source's part and the run history, and copies the rest.
 
-A part is written by several threads (:func:`harvester.parallel_dump.dump_blocks`): each block
+A part is written by several threads (:func:`harvester.store.parallel_dump.dump_blocks`): each block
 of graphs is dumped by pyoxigraph and compressed by zlib, both without the GIL, into a gzip
 member of its own. Files are written beside their final names and renamed into place, so a
 download never sees a half-written dump; a manifest (``latest.json``) records the generation
@@ -41,11 +41,11 @@ from urllib.parse import quote
 
 import pyoxigraph as ox
 
-from .exceptions import StoreError
+from ..exceptions import StoreError
+from ..settings import ServerSettings
+from .api import StoreBackend
+from .embedded import MeaStore, Snapshot, graph_part, map_store_errors, open_snapshot
 from .parallel_dump import Graph, default_threads, dump_blocks, graph_nquads
-from .settings import ServerSettings
-from .store import MeaStore, Snapshot, graph_part, map_store_errors, open_snapshot
-from .store_api import StoreBackend
 
 __all__ = [
     "DUMP_FILES",
@@ -72,7 +72,8 @@ DUMP_FILES: dict[str, str] = {
     TRIG_DUMP: "application/trig",
 }
 #: zlib level of every gzip member. Measured on the bench store's N-Quads (python -m
-#: harvester.dumps --measure-levels): level 1 compresses ~5x faster than 6 for ~25% larger files.
+#: harvester.store.dumps --measure-levels): level 1 compresses ~5x faster than 6 for ~25% larger
+# files.
 GZIP_LEVEL = 1
 _PARTS = "parts"
 #: the part of the default graph's triples (none in a harvested store, but a dump keeps them)
@@ -103,7 +104,8 @@ def write_dumps(store: StoreBackend, directory: Path, *, force: bool = False) ->
 
 
 def write_snapshot_dumps(snapshot: Snapshot, directory: Path, *, force: bool = False) -> bool:
-    """:func:`write_dumps` of a generation opened by :func:`harvester.store.open_snapshot`."""
+    """:func:`write_dumps` of a generation opened by
+    :func:`harvester.store.embedded.open_snapshot`."""
     with _locked(directory):
         return _write(snapshot, directory, force=force)
 

@@ -10,26 +10,26 @@ from types import TracebackType
 
 import httpx
 
-from .control import RunControl
-from .enrich import Enricher
-from .exceptions import ConfigError
-from .heap import keep_heap_compact
-from .linking import Linker
-from .mapping import MappingRegistry
-from .models import SourceReport
-from .ontology import load_reference
-from .paths import MAPPINGS_DIR
-from .pipeline import Harvester, ProgressCallback
-from .raw import RawArchive
-from .remote_store import RemoteStore
-from .search import attach as attach_search_index
-from .settings import Settings, SourceConfig
-from .sources import open_source
-from .state import HarvestState
-from .store import MeaStore
-from .store_api import StoreBackend
-from .transform import default_workers, shutdown_workers
-from .validate import ShapeChecker
+from ..control import RunControl
+from ..exceptions import ConfigError
+from ..linking import Linker
+from ..mapping.engine import MappingRegistry
+from ..mapping.enrich import Enricher
+from ..mapping.ontology import load_reference
+from ..mapping.transform import default_workers, shutdown_workers
+from ..mapping.validate import ShapeChecker
+from ..models import SourceReport
+from ..paths import MAPPINGS_DIR
+from ..pipeline import Harvester, ProgressCallback
+from ..raw import RawArchive
+from ..search import attach as attach_search_index
+from ..settings import Settings, SourceConfig
+from ..sources import open_source
+from ..state import HarvestState
+from ..store.api import StoreBackend
+from ..store.embedded import MeaStore
+from ..store.heap import keep_heap_compact
+from ..store.remote import RemoteStore
 
 __all__ = ["Runtime", "open_store"]
 
@@ -73,7 +73,8 @@ class Runtime:
 
         :raises StoreLockedError: when another process holds the store.
         """
-        keep_heap_compact()  # a harvest's memory must not grow with the source (harvester.heap)
+        # a harvest's memory must not grow with the source (harvester.store.heap)
+        keep_heap_compact()
         state_dir = None if in_memory else settings.store.state_dir
         store = open_store(settings, in_memory=in_memory)
         attach_search_index(store)  # issue 17: before any write, so the index sees them all
@@ -145,7 +146,7 @@ class Runtime:
         control: RunControl | None = None,
     ) -> SourceReport:
         """Harvest one source once (see :meth:`Harvester.harvest`), holding the store's writer
-        lease (a remote store; see :mod:`harvester.lease`).
+        lease (a remote store; see :mod:`harvester.store.lease`).
 
         :raises LeaseHeldError: when another process is writing to the remote store.
         """

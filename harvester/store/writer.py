@@ -1,6 +1,6 @@
 """How a run's changes reach the store: one transaction when small, a staged generation when
 large, so memory stays bounded and readers still see a source before or after a run, never
-half-way (see :mod:`harvester.store`).
+half-way (see :mod:`harvester.store.embedded`).
 
 Batches are written by a background thread (:class:`_BackgroundWriter`): pyoxigraph's bulk
 loader releases the GIL, so the harvester goes on fetching, hashing and dispatching records on
@@ -11,7 +11,7 @@ they were made.
 A remote store has no staged generations (``write_batch_quads`` is set): there a large run is
 written in place, one SPARQL Update per batch, each atomic; readers may see the run half-way,
 and :meth:`ChangeWriter.abort` cannot take back the batches already written (see
-:mod:`harvester.remote_store`)."""
+:mod:`harvester.store.remote`)."""
 
 from __future__ import annotations
 
@@ -22,9 +22,9 @@ from collections.abc import Callable, Iterable
 
 import pyoxigraph as ox
 
-from .exceptions import StoreError
-from .store import ChangeSet, MeaStore, StagedStore
-from .store_api import StoreBackend
+from ..exceptions import StoreError
+from .api import StoreBackend
+from .embedded import ChangeSet, MeaStore, StagedStore
 
 __all__ = ["DEFAULT_BATCH_QUADS", "ChangeWriter"]
 

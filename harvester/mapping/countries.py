@@ -129,7 +129,7 @@ def _treaty_names() -> dict[str, str]:
     providers name a treaty by its English title instead of its id."""
     import pyoxigraph as ox
 
-    from .paths import ONTOLOGY_DIR
+    from ..paths import ONTOLOGY_DIR
 
     names: dict[str, str] = {}
     path = ONTOLOGY_DIR / "treaties.ttl"

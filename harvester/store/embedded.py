@@ -36,11 +36,11 @@ from typing import IO, TYPE_CHECKING, Any
 
 import pyoxigraph as ox
 
-from .exceptions import QueryError, StoreError, StoreLockedError
+from ..exceptions import QueryError, StoreError, StoreLockedError
 from .parallel_dump import default_threads, dump_nquads
 
 if TYPE_CHECKING:  # the search index hook (harvester.search)
-    from .search.sync import PublishHook
+    from ..search.sync import PublishHook
 
 __all__ = [
     "PARTS_FILE",
@@ -265,7 +265,7 @@ class MeaStore:
     def dump(self, output: IO[bytes], fmt: ox.RdfFormat, *, graph: str | None = None) -> None:
         """Serialise the whole dataset (or one graph, for triple formats) to ``output``; the
         whole dataset of an on-disk store as N-Quads by several threads
-        (:mod:`harvester.parallel_dump`)."""
+        (:mod:`harvester.store.parallel_dump`)."""
         if fmt == ox.RdfFormat.N_QUADS and graph is None and self.path is not None:
             # An on-disk generation never changes, so dumping it graph by graph is a snapshot.
             with map_store_errors("export failed"):

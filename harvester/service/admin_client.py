@@ -17,9 +17,9 @@ from typing import Any
 
 import httpx
 
-from .exceptions import AdminRequestError
-from .models import RecordFailure, RunStatus, SourceReport, WithheldDeletions
-from .settings import Settings
+from ..exceptions import AdminRequestError
+from ..models import RecordFailure, RunStatus, SourceReport, WithheldDeletions
+from ..settings import Settings
 
 __all__ = ["remote_harvest", "remote_status", "server_url"]
 

@@ -6,10 +6,10 @@ from typing import IO
 
 import pyoxigraph as ox
 
-from .exceptions import QueryError
-from .store import map_store_errors
-from .store_api import StoreBackend
-from .vocab import PREFIXES
+from ..exceptions import QueryError
+from ..vocab import PREFIXES
+from .api import StoreBackend
+from .embedded import map_store_errors
 
 __all__ = ["export", "run_query"]
 

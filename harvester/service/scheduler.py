@@ -43,15 +43,15 @@ from apscheduler.triggers.cron import CronTrigger
 from apscheduler.triggers.date import DateTrigger
 from apscheduler.triggers.interval import IntervalTrigger
 
-from .control import RunControl
-from .dumps import BackgroundDumps, refresh_dumps
-from .exceptions import HarvestBusyError, MeaHubError
-from .history import RunDescription, RunHistory
-from .mapping import MappingRegistry
-from .models import RunStatus, SourceReport
-from .paths import MAPPINGS_DIR
+from ..control import RunControl
+from ..exceptions import HarvestBusyError, MeaHubError
+from ..history import RunDescription, RunHistory
+from ..mapping.engine import MappingRegistry
+from ..models import RunStatus, SourceReport
+from ..paths import MAPPINGS_DIR
+from ..settings import Settings, SourceConfig
+from ..store.dumps import BackgroundDumps, refresh_dumps
 from .runtime import Runtime
-from .settings import Settings, SourceConfig
 
 __all__ = [
     "HarvestService",

@@ -17,10 +17,10 @@ from functools import lru_cache
 
 import pyoxigraph as ox
 
+from ..linking import METHOD, Linker, TargetScore, split_paragraphs
+from ..vocab import DCTERMS, MEA, PROV, RDF
 from . import targets
-from .linking import METHOD, Linker, TargetScore, split_paragraphs
-from .mapping import MappedRecord, slug
-from .vocab import DCTERMS, MEA, PROV, RDF
+from .engine import MappedRecord, slug
 
 __all__ = ["ENRICH_VERSION", "EnrichedLines", "Enricher", "inferred_graph"]
 

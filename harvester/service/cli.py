@@ -2,7 +2,7 @@
 
 It reads the configuration once, wires the runtime, and prints; nothing else lives here. What an
 operator reads (help, messages, tables, JSON) is in :data:`DESCRIPTION`, :data:`EPILOG`, the
-per-command texts below and :mod:`harvester.report`.
+per-command texts below and :mod:`harvester.service.report`.
 """
 
 from __future__ import annotations
@@ -19,13 +19,13 @@ from typing import IO, TYPE_CHECKING, Any, TypeAlias
 from rich.logging import RichHandler
 from rich.text import Text
 
-from . import __version__
-from .dumps import refresh_dumps, spawn_refresh
-from .exceptions import ConfigError, MeaHubError, QueryError, StoreLockedError
-from .models import RunStatus, SourceReport
-from .report import output_console, print_reports, print_status, progress_for, reports_document
+from .. import __version__
+from ..exceptions import ConfigError, MeaHubError, QueryError, StoreLockedError
+from ..models import RunStatus, SourceReport
+from ..settings import Settings, load_settings, no_sources_message
+from .harvesting import harvest_all
+from .report import output_console, print_reports, print_status, reports_document
 from .runtime import Runtime
-from .settings import Settings, load_settings, no_sources_message
 
 __all__ = ["main"]
 
@@ -101,7 +101,7 @@ def _parser() -> argparse.ArgumentParser:
     _add_remap(sub)
     _add_link(sub)
     _add_demo(sub)
-    from .search.cli import add_commands as add_search_commands  # issue 17: search, reindex
+    from ..search.cli import add_commands as add_search_commands  # issue 17: search, reindex
 
     add_search_commands(sub)
     return parser
@@ -304,7 +304,7 @@ def _require_sources(settings: Settings) -> None:
 
 def _harvest_on_server(args: argparse.Namespace, settings: Settings) -> list[SourceReport]:
     """The store is held by a running server: ask it (admin API) and wait for the runs."""
-    from .remote import remote_harvest, server_url
+    from .admin_client import remote_harvest, server_url
 
     output_console(stderr=True).print(
         Text(f"the store is in use; asking the server at {server_url(settings)} to harvest ...")
@@ -314,41 +314,6 @@ def _harvest_on_server(args: argparse.Namespace, settings: Settings) -> list[Sou
     if not args.json:
         print_reports(output_console(), reports)
     return reports
-
-
-def harvest_all(
-    runtime: Runtime,
-    names: Sequence[str],
-    full: bool,
-    allow_mass_delete: bool,
-    *,
-    summary: bool = True,
-) -> list[SourceReport]:
-    """Harvest the named sources (all when none) with progress on standard error, then print
-    the summary on standard output (unless ``summary`` is off)."""
-    console = output_console(stderr=True)
-    reports = []
-    with runtime.store.compaction_deferred():  # one compaction for all the sources
-        for config in runtime.selected(names):
-            with progress_for(console, config.name) as progress:
-                reports.append(
-                    runtime.harvest(
-                        config, full=full, allow_mass_delete=allow_mass_delete, progress=progress
-                    )
-                )
-    _dumps_after(runtime)
-    if summary:
-        print_reports(output_console(), reports)
-    return reports
-
-
-def _dumps_after(runtime: Runtime) -> None:
-    """The dumps of what the command harvested, written by a detached process so the command
-    does not wait for them (inline for a remote store, which another process cannot open)."""
-    settings = runtime.settings
-    log_file = settings.store.state_dir / "dumps.log"
-    if not spawn_refresh(runtime.store, settings.server, log_file):
-        refresh_dumps(runtime.store, settings.server)
 
 
 def _print_json(data: Any) -> None:
@@ -367,7 +332,7 @@ def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def cmd_query(args: argparse.Namespace, settings: Settings) -> int:
-    from .querying import run_query
+    from ..store.querying import run_query
 
     text = _query_text(args.query)
     with Runtime.open(settings) as runtime:
@@ -388,7 +353,7 @@ def _query_text(value: str) -> str:
 
 
 def cmd_export(args: argparse.Namespace, settings: Settings) -> int:
-    from .querying import export
+    from ..store.querying import export
 
     with Runtime.open(settings) as runtime:
         if args.output:
@@ -406,7 +371,7 @@ def _stdout() -> IO[bytes]:
 def cmd_status(args: argparse.Namespace, settings: Settings) -> int:
     """The status document of ``GET /status``: from the store when this process can open it,
     else from the running server."""
-    from .remote import remote_status
+    from .admin_client import remote_status
     from .status import status_snapshot
 
     _require_sources(settings)

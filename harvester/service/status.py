@@ -11,10 +11,10 @@ from typing import TYPE_CHECKING, Any
 
 from sqlalchemy.exc import SQLAlchemyError
 
-from .history import recent_runs
+from ..history import recent_runs
+from ..settings import SourceConfig
 from .runtime import Runtime
 from .scheduler import consecutive_failures, next_run_times, schedule_spec
-from .settings import SourceConfig
 
 if TYPE_CHECKING:
     from .scheduler import HarvestService

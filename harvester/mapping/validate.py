@@ -22,9 +22,9 @@ from pathlib import Path
 
 import pyoxigraph as ox
 
-from . import vocab
-from .exceptions import ConfigError
-from .paths import ONTOLOGY_DIR
+from .. import vocab
+from ..exceptions import ConfigError
+from ..paths import ONTOLOGY_DIR
 
 __all__ = ["PropertyRule", "ShapeChecker"]
 

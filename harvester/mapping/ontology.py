@@ -18,12 +18,12 @@ from pathlib import Path
 import pycountry
 import pyoxigraph as ox
 
-from . import vocab
+from .. import vocab
+from ..exceptions import StoreError
+from ..paths import ONTOLOGY_DIR
+from ..store.api import StoreBackend
+from ..store.embedded import ChangeSet
 from .countries import COUNTRY_NS, EU_CODE
-from .exceptions import StoreError
-from .paths import ONTOLOGY_DIR
-from .store import ChangeSet
-from .store_api import StoreBackend
 
 __all__ = [
     "GRAPH_SHAPES",

@@ -22,12 +22,12 @@ from urllib.parse import quote
 
 import pyoxigraph as ox
 
+from ..exceptions import ConfigError, MappingError
+from ..settings import ODATA_ENTITIES
+from ..vocab import MEA, PROV, RDF, XSD, expand
 from . import targets, values
 from .countries import country_code, country_iri, treaty_iri
-from .exceptions import ConfigError, MappingError
 from .prepare import PREPARERS
-from .settings import ODATA_ENTITIES
-from .vocab import MEA, PROV, RDF, XSD, expand
 
 __all__ = [
     "FieldSpec",

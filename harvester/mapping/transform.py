@@ -16,14 +16,14 @@ from typing import Any
 
 import pyoxigraph as ox
 
+from ..exceptions import RecordError, ValidationError
+from ..linking import Linker
+from ..paths import MAPPINGS_DIR
+from ..raw import Archived, archive_form, payload_hash
+from ..store.embedded import nquads_text
+from ..store.heap import keep_heap_compact
+from .engine import MappingContext, MappingRegistry
 from .enrich import Enricher, inferred_graph
-from .exceptions import RecordError, ValidationError
-from .heap import keep_heap_compact
-from .linking import Linker
-from .mapping import MappingContext, MappingRegistry
-from .paths import MAPPINGS_DIR
-from .raw import Archived, archive_form, payload_hash
-from .store import nquads_text
 from .validate import ShapeChecker
 
 __all__ = ["Job", "TransformPool", "Transformed", "Transformer", "shutdown_workers"]

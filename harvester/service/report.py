@@ -23,8 +23,8 @@ from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 from rich.table import Column, Table
 from rich.text import Text
 
-from .models import RecordOutcome, RunStatus, SourceReport
-from .pipeline import ProgressCallback
+from ..models import RecordOutcome, RunStatus, SourceReport
+from ..pipeline import ProgressCallback
 
 __all__ = [
     "output_console",

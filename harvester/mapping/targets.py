@@ -9,8 +9,8 @@ from typing import Any
 
 import pyoxigraph as ox
 
+from ..vocab import MEA, PROV, RDF, XSD
 from . import values
-from .vocab import MEA, PROV, RDF, XSD
 
 __all__ = ["FRAMEWORKS", "link_lines", "link_triples", "target_iri", "target_number"]
 

@@ -1,8 +1,8 @@
 """``meahub serve``: the SPARQL endpoint and, unless disabled, scheduled harvests, in one process.
 
 The embedded store allows one writing process, so scheduled harvests run in this process (on the
-scheduler's executor thread, one run at a time; see :mod:`harvester.scheduler`) rather than in a
-second one. The scheduler starts and stops with the application's lifespan: on SIGTERM (or
+scheduler's executor thread, one run at a time; see :mod:`harvester.service.scheduler`) rather than
+in a second one. The scheduler starts and stops with the application's lifespan: on SIGTERM (or
 Ctrl-C) uvicorn stops accepting requests, then the lifespan shutdown interrupts a running harvest
 at its next record or page boundary (nothing of it is committed; it is recorded ``interrupted``)
 and waits for it, then the store is closed and the process exits with status 0.

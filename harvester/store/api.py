@@ -1,8 +1,8 @@
 """What the rest of MEA Hub uses of a store: :class:`StoreBackend`.
 
-Two backends implement it: the embedded Oxigraph store (:class:`harvester.store.MeaStore`, the
-default) and a remote SPARQL 1.1 store (:class:`harvester.remote_store.RemoteStore`). Callers are
-typed against this protocol, never against one backend.
+Two backends implement it: the embedded Oxigraph store (:class:`harvester.store.embedded.MeaStore`,
+the default) and a remote SPARQL 1.1 store (:class:`harvester.store.remote.RemoteStore`). Callers
+are typed against this protocol, never against one backend.
 """
 
 from __future__ import annotations
@@ -14,7 +14,7 @@ from typing import IO, Protocol
 
 import pyoxigraph as ox
 
-from .store import ChangeSet, QueryResult, StagedStore
+from .embedded import ChangeSet, QueryResult, StagedStore
 
 __all__ = ["StoreBackend"]
 

@@ -26,9 +26,9 @@ from typing import Protocol
 
 import pyoxigraph as ox
 
-from .exceptions import LeaseHeldError, StoreError
-from .store import QueryResult
-from .vocab import MEA, XSD
+from ..exceptions import LeaseHeldError, StoreError
+from ..vocab import MEA, XSD
+from .embedded import QueryResult
 
 __all__ = ["LEASE_GRAPH", "WriterLease", "new_holder_id"]
 

@@ -1,5 +1,5 @@
 """A remote SPARQL 1.1 store (oxigraph serve, Fuseki, GraphDB, Virtuoso, QLever...) behind the
-same interface as the embedded one (:class:`~harvester.store_api.StoreBackend`).
+same interface as the embedded one (:class:`~harvester.store.api.StoreBackend`).
 
 It speaks the SPARQL 1.1 Protocol over httpx: queries go to ``[store] query_url`` (form POST),
 updates to ``update_url`` (form POST), and, when ``graph_store_url`` is set, one graph is read
@@ -27,7 +27,7 @@ than its parser accepts. See "Engine quirks handled" in ``docs/scaling.md``.
 The store keeps its identity in the graph :data:`STORE_GRAPH`: a random id made on first use
 (``store_id``) and the time of the last write in microseconds, set by every write (``version``,
 for ETags). That graph and the
-lease graph (:mod:`harvester.lease`) are internal: :meth:`RemoteStore.quads`, :meth:`dump` and
+lease graph (:mod:`harvester.store.lease`) are internal: :meth:`RemoteStore.quads`, :meth:`dump` and
 ``len()`` leave them out, as they leave out graphs outside ``graph_prefixes`` (an engine's own
 system graphs, such as Virtuoso's).
 """
@@ -47,12 +47,12 @@ from typing import IO, Any, cast
 import httpx
 import pyoxigraph as ox
 
-from . import __version__
-from .exceptions import QueryError, StoreError, StoreTimeoutError
+from .. import __version__
+from ..exceptions import QueryError, StoreError, StoreTimeoutError
+from ..settings import StoreSettings
+from ..vocab import MEA
+from .embedded import ChangeSet, QueryResult, StagedStore, _update_operations
 from .lease import LEASE_GRAPH, WriterLease, new_holder_id
-from .settings import StoreSettings
-from .store import ChangeSet, QueryResult, StagedStore, _update_operations
-from .vocab import MEA
 
 __all__ = [
     "STORE_GRAPH",
@@ -609,7 +609,7 @@ class RemoteStore:
 
     @contextlib.contextmanager
     def writer_lease(self) -> Iterator[None]:
-        """Hold the store's writer lease (:mod:`harvester.lease`) while the block runs; nested
+        """Hold the store's writer lease (:mod:`harvester.store.lease`) while the block runs; nested
         and concurrent holds in this process share one lease.
 
         :raises LeaseHeldError: when another writer holds it.

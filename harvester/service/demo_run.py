@@ -11,11 +11,11 @@ from pathlib import Path
 from rich.console import Console
 from rich.markup import escape
 
-from .demo import demo_providers, demo_sources
-from .demo.app import free_port, serve_providers
-from .models import RunStatus
+from ..demo import demo_providers, demo_sources
+from ..demo.app import free_port, serve_providers
+from ..models import RunStatus
+from ..settings import Settings, settings_from_mapping
 from .runtime import Runtime
-from .settings import Settings, settings_from_mapping
 
 __all__ = ["demo_server", "free_port", "run_demo"]
 
@@ -46,7 +46,7 @@ def demo_settings(data_dir: Path, base: str, host: str, port: int) -> Settings:
 
 def run_demo(data_dir: Path, *, host: str, port: int, serve_after: bool = True) -> int:
     """Harvest the demo providers, print the summary, then serve (unless ``serve_after`` is off)."""
-    from .cli import harvest_all
+    from .harvesting import harvest_all
     from .serve import serve
 
     console = Console(stderr=True)

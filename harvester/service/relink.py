@@ -9,11 +9,11 @@ from datetime import UTC, datetime
 
 import pyoxigraph as ox
 
-from .enrich import Enricher, inferred_graph
-from .mapping import MappedRecord, encode_segment
-from .store_api import StoreBackend
-from .vocab import MEA, PROV, RDF, RDFS, XSD
-from .writer import ChangeWriter
+from ..mapping.engine import MappedRecord, encode_segment
+from ..mapping.enrich import Enricher, inferred_graph
+from ..store.api import StoreBackend
+from ..store.writer import ChangeWriter
+from ..vocab import MEA, PROV, RDF, RDFS, XSD
 
 __all__ = ["LinkReport", "relink"]
 
