@@ -37,7 +37,6 @@ from typing import Any
 from apscheduler.executors.pool import ThreadPoolExecutor
 from apscheduler.jobstores.base import BaseJobStore
 from apscheduler.jobstores.memory import MemoryJobStore
-from apscheduler.jobstores.sqlalchemy import SQLAlchemyJobStore
 from apscheduler.schedulers.background import BackgroundScheduler
 from apscheduler.triggers.cron import CronTrigger
 from apscheduler.triggers.date import DateTrigger
@@ -51,6 +50,7 @@ from ..models import RunStatus, SourceReport
 from ..paths import MAPPINGS_DIR
 from ..settings import Settings, SourceConfig
 from ..store.dumps import BackgroundDumps, refresh_dumps
+from .jobstore import JobStore
 from .runtime import Runtime
 
 __all__ = [
@@ -135,7 +135,7 @@ def jobstore_url(settings: Settings) -> str:
 def next_run_times(settings: Settings) -> dict[str, datetime | None]:
     """Next run per source without a running scheduler: from the job store when it has the
     job, else computed from the trigger (what a start would schedule)."""
-    store = SQLAlchemyJobStore(url=jobstore_url(settings))
+    store = JobStore(url=jobstore_url(settings))
     store.start(None, "default")
     try:
         stored = {job.id: job.next_run_time for job in store.get_all_jobs()}
@@ -181,7 +181,7 @@ class HarvestService:
         self.config = runtime.settings.scheduler
         self.scheduler = BackgroundScheduler(
             jobstores={
-                "default": jobstore or SQLAlchemyJobStore(url=jobstore_url(runtime.settings)),
+                "default": jobstore or JobStore(url=jobstore_url(runtime.settings)),
                 "volatile": MemoryJobStore(),
             },
             executors={"default": ThreadPoolExecutor(max_workers=1)},
