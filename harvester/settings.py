@@ -36,6 +36,7 @@ from .exceptions import ConfigError
 __all__ = [
     "DEFAULT_BASE_IRI",
     "DEFAULT_CONFIG_FILE",
+    "FeedSettings",
     "HarvestSettings",
     "LinkingSettings",
     "SchedulerSettings",
@@ -151,6 +152,22 @@ class LinkingSettings:
 
 
 @dataclass(frozen=True, kw_only=True)
+class FeedSettings:
+    """``[feed]``: the change feed at ``/ldes`` (issue 15, docs/feed.md).
+
+    :param page_size: members per page (100-500), fixed by the first commit of a store.
+    :param retention_days: members older than this many days are dropped (whole pages);
+        ``retention = "365d"``.
+    :param retention_count: or only the last this many members are kept; ``retention = 100000``.
+    """
+
+    enabled: bool = True
+    page_size: int = 250
+    retention_days: float | None = 365.0
+    retention_count: int | None = None
+
+
+@dataclass(frozen=True, kw_only=True)
 class HarvestSettings:
     """``[harvest]``.
 
@@ -239,6 +256,7 @@ class Settings:
     harvest: HarvestSettings = field(default_factory=HarvestSettings)
     linking: LinkingSettings = field(default_factory=LinkingSettings)
     scheduler: SchedulerSettings = field(default_factory=SchedulerSettings)
+    feed: FeedSettings = field(default_factory=FeedSettings)
     sources: tuple[SourceConfig, ...] = ()
     config_path: Path | None = None
 
@@ -312,7 +330,9 @@ def settings_from_mapping(data: Mapping[str, Any], *, base_dir: Path | None = No
     :raises ConfigError: on unknown keys, wrong types or inconsistent values.
     """
     _check_keys(
-        data, {"store", "server", "harvest", "linking", "scheduler", "sources"}, "top level"
+        data,
+        {"store", "server", "harvest", "linking", "scheduler", "feed", "sources"},
+        "top level",
     )
     sources = tuple(_source(s, i) for i, s in enumerate(data.get("sources", [])))
     names = [s.name for s in sources]
@@ -324,6 +344,7 @@ def settings_from_mapping(data: Mapping[str, Any], *, base_dir: Path | None = No
         harvest=_harvest(data.get("harvest", {})),
         linking=_linking(data.get("linking", {})),
         scheduler=_scheduler(data.get("scheduler", {})),
+        feed=_feed(data.get("feed", {})),
         sources=sources,
     )
 
@@ -481,6 +502,39 @@ def _linking(table: Mapping[str, Any]) -> LinkingSettings:
     if "threshold" in table:
         values["threshold"] = _share(table["threshold"], "linking.threshold")
     return LinkingSettings(**values)
+
+
+def _feed(table: Mapping[str, Any]) -> FeedSettings:
+    _check_keys(table, {"enabled", "page_size", "retention"}, "[feed]")
+    values: dict[str, Any] = {}
+    if "enabled" in table:
+        values["enabled"] = _typed(table, "enabled", bool, "feed")
+    if "page_size" in table:
+        size = _typed(table, "page_size", int, "feed")
+        if not 100 <= size <= 500:
+            raise ConfigError(f"feed.page_size must be 100 to 500 members, got {size}")
+        values["page_size"] = size
+    if "retention" in table:
+        values.update(_retention(table["retention"]))
+    return FeedSettings(**values)
+
+
+def _retention(value: Any) -> dict[str, Any]:
+    """``"365d"`` (days), a member count, or ``"none"`` (keep everything)."""
+    if isinstance(value, int) and not isinstance(value, bool) and value > 0:
+        return {"retention_days": None, "retention_count": value}
+    if isinstance(value, str) and value.strip().lower() == "none":
+        return {"retention_days": None, "retention_count": None}
+    if isinstance(value, str) and value.strip().endswith("d"):
+        try:
+            days = float(value.strip()[:-1])
+        except ValueError:
+            days = 0.0
+        if days > 0:
+            return {"retention_days": days, "retention_count": None}
+    raise ConfigError(
+        f'feed.retention must be a number of days ("365d"), a member count or "none", got {value!r}'
+    )
 
 
 def _scheduler(table: Mapping[str, Any]) -> SchedulerSettings:

@@ -30,6 +30,7 @@ MAY_IMPORT: dict[str, set[str]] = {
     "harvester.store": {"foundation"},
     "harvester.linking": {"foundation"},
     "harvester.demo": {"foundation"},
+    "harvester.feed": {"foundation", "harvester.store"},
     "harvester.mapping": {"foundation", "harvester.store", "harvester.linking"},
     "harvester.sources": {"foundation", "harvester.mapping"},
     "run": {
@@ -39,7 +40,7 @@ MAY_IMPORT: dict[str, set[str]] = {
         "harvester.sources",
         "harvester.linking",
     },
-    "sparql": {"foundation", "harvester.store", "harvester.mapping"},
+    "sparql": {"foundation", "harvester.store", "harvester.mapping", "harvester.feed"},
     "harvester.service": {
         "foundation",
         "harvester.store",
@@ -47,6 +48,7 @@ MAY_IMPORT: dict[str, set[str]] = {
         "harvester.sources",
         "harvester.linking",
         "harvester.demo",
+        "harvester.feed",
         "run",
         "sparql",
     },

@@ -12,6 +12,7 @@ import httpx
 
 from ..control import RunControl
 from ..exceptions import ConfigError
+from ..feed import attach_feed
 from ..linking import Linker
 from ..mapping.engine import MappingRegistry
 from ..mapping.enrich import Enricher
@@ -78,6 +79,7 @@ class Runtime:
         state_dir = None if in_memory else settings.store.state_dir
         store = open_store(settings, in_memory=in_memory)
         attach_search_index(store)  # issue 17: before any write, so the index sees them all
+        attach_feed(store, settings)  # issue 15: every write's members in the same commit
         if load_reference(store):
             log.info("loaded the ontology and target schemes into the store")
         state = HarvestState(state_dir)

@@ -19,6 +19,7 @@ import logging
 import queue
 import threading
 from collections.abc import Callable, Iterable
+from typing import Protocol
 
 import pyoxigraph as ox
 
@@ -40,6 +41,14 @@ DEFAULT_BATCH_QUADS = 50_000
 #: 1,834 with 200,000; 20,000 decisions 670 and 741 records/s; peak RSS 313 and 623 MB there
 #: (5,000 decisions: 572 MB, so still flat with the source's size).
 STAGED_BATCH_FACTOR = 4
+
+
+class _Recorder(Protocol):
+    """What a store's ``change_hook`` makes for each writer (:mod:`harvester.feed`): it sees
+    each batch before it is written and may add to it; it returns what to carry over to the
+    next batch."""
+
+    def batch(self, changes: ChangeSet, *, final: bool) -> ChangeSet | None: ...
 
 
 class _BackgroundWriter:
@@ -104,6 +113,9 @@ class ChangeWriter:
         self.staged: _BackgroundWriter | None = None
         self.changed = False
         self.batch_limit = self.batch_quads  # larger once a staged generation is written
+        # issue 15: the change feed (harvester.feed) adds its members to each batch
+        hook = getattr(store, "change_hook", None)
+        self.feed: _Recorder | None = hook(store) if hook is not None else None
 
     def put_graph(self, graph: str, quads: Iterable[ox.Quad]) -> None:
         self.pending.put_graph(graph, quads)
@@ -129,8 +141,9 @@ class ChangeWriter:
             if self.staged is None:  # an in-memory store: one transaction at the end
                 self.batch_limit = 2**62
                 return
+        carry = self.feed.batch(self.pending, final=False) if self.feed else None
         self.staged.put(self.pending)
-        self.pending = ChangeSet()
+        self.pending = carry or ChangeSet()
         if self.staged.staged is not None:  # a staged generation (not a remote store)
             self.batch_limit = STAGED_BATCH_FACTOR * self.batch_quads
 
@@ -146,6 +159,8 @@ class ChangeWriter:
 
     def commit(self) -> None:
         """Make every change visible at once (nothing is written when nothing changed)."""
+        if self.feed is not None:
+            self.feed.batch(self.pending, final=True)
         if self.staged is None:
             self.store.apply(self.pending)
         else:

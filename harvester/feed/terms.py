@@ -1,0 +1,87 @@
+"""The feed's IRIs (all built from ``[server] base_iri``) and vocabularies."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import pyoxigraph as ox
+
+from ..vocab import MEA
+
+__all__ = ["AS", "LDES", "TREE", "FeedTerms", "record_of_graph", "value_of"]
+
+LDES = "https://w3id.org/ldes#"
+TREE = "https://w3id.org/tree#"
+AS = "https://www.w3.org/ns/activitystreams#"
+
+#: the change kinds, as the Activity Streams types a member carries
+KINDS = ("Create", "Update", "Delete")
+
+#: predicates of the stored form of a member (kept out of the vocabularies a SPARQL query of
+#: the records uses: the payload is a literal, so the record's types and titles stay the
+#: record's; the served member carries them as triples)
+FEED_RECORD = MEA + "feedRecord"
+FEED_KIND = MEA + "feedKind"
+FEED_PAYLOAD = MEA + "feedPayload"
+FEED_COUNT = MEA + "feedCount"
+FEED_TIME = MEA + "feedTime"
+FEED_FIRST = MEA + "feedFirst"
+FEED_LAST = MEA + "feedLast"
+FEED_PAGE_SIZE = MEA + "feedPageSize"
+FEED_FIRST_KEPT = MEA + "feedFirstKept"
+
+
+@dataclass(frozen=True)
+class FeedTerms:
+    """The IRIs of one hub's feed."""
+
+    base_iri: str
+
+    @property
+    def stream(self) -> str:
+        return f"{self.base_iri}ldes"
+
+    @property
+    def shape(self) -> str:
+        return f"{self.base_iri}ldes/shape"
+
+    def page(self, number: int) -> str:
+        return f"{self.base_iri}ldes/page/{number}"
+
+    def member(self, number: int) -> str:
+        return f"{self.base_iri}feed/member/{number}"
+
+    def member_graph(self, number: int) -> str:
+        return f"{self.base_iri}feed/member/{number}"
+
+    def commit_graph(self, first: int) -> str:
+        return f"{self.base_iri}feed/commit/{first}"
+
+    @property
+    def state_graph(self) -> str:
+        return f"{self.base_iri}feed/state"
+
+    @property
+    def graph_prefix(self) -> str:
+        return f"{self.base_iri}graph/"
+
+    def is_feed_graph(self, graph: str) -> bool:
+        return graph.startswith(f"{self.base_iri}feed/")
+
+
+def record_of_graph(graph: str, prefix: str) -> str | None:
+    """The record graph a written graph belongs to (itself, or the record of an ``/inferred``
+    graph); None for any other graph (run history, shapes, ontology, the feed's own)."""
+    if not graph.startswith(prefix):
+        return None
+    parts = graph[len(prefix) :].split("/")
+    if parts[0] == "runs" or len(parts) not in (3, 4) or not all(parts[:3]):
+        return None
+    if len(parts) == 4:
+        return graph.rsplit("/", 1)[0] if parts[3] == "inferred" else None
+    return graph
+
+
+def value_of(term: ox.NamedNode | ox.BlankNode | ox.Literal | ox.Triple) -> str:
+    """A term's value (a quoted triple, never in the feed's graphs, as its text)."""
+    return str(term) if isinstance(term, ox.Triple) else term.value
