@@ -8,6 +8,7 @@ from pathlib import Path
 import pyoxigraph as ox
 import pytest
 
+from harvester.store import embedded
 from harvester.store.embedded import ChangeSet, MeaStore, StagedStore
 from harvester.store.writer import ChangeWriter
 
@@ -33,6 +34,8 @@ def _write(store: MeaStore, source: str, records: int) -> None:
 
 @pytest.fixture
 def optimized(monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    # these runs bulk-load 400 quads each: a debt of 300 quads is "large" here
+    monkeypatch.setattr(embedded, "COMPACT_AFTER_QUADS", 300)
     calls: list[str] = []
     close = StagedStore.close
 
@@ -78,3 +81,28 @@ def test_a_small_block_with_little_debt_is_not_compacted_again(
         store.apply(changes)
     assert optimized == []
     store.close()
+
+
+def test_a_new_process_does_not_compact_a_store_it_barely_wrote(
+    tmp_path: Path, optimized: list[str]
+) -> None:
+    # a no-change harvest: each source writes only its run description
+    store = MeaStore(tmp_path / "store")
+    _write(store, "a", 40)
+    store.close()
+    optimized.clear()
+    reopened = MeaStore(tmp_path / "store")
+    with reopened.compaction_deferred():
+        for n in range(4):
+            changes = ChangeSet()
+            run = f"{HUB}graph/runs/{n}"
+            quad = ox.Quad(
+                ox.NamedNode(HUB + "run"),
+                ox.NamedNode(HUB + "p"),
+                ox.Literal(str(n)),
+                ox.NamedNode(run),
+            )
+            changes.put_graph(run, [quad])
+            reopened.apply(changes)
+    assert optimized == []
+    reopened.close()

@@ -157,6 +157,7 @@ class MeaStore:
         self.version = 0
         self._lock_file: IO[bytes] | None = None
         self._compacted_files: int | None = None
+        self._debt_quads = 0  # quads bulk-loaded since the last compaction
         self._swap = threading.Lock()  # a snapshot sees the store and its generation together
         self._defer_compaction = False
         with map_store_errors(f"cannot open store at {path}"):
@@ -170,6 +171,10 @@ class MeaStore:
                 self.generation = _live_generation(path)
                 self.store_id = _store_id(path)
                 self._store = ox.Store.read_only(str(path / self.generation))
+                # Compaction debt counts from the generation this process found: a new process
+                # does not compact a store it has not written to (a no-change harvest used to
+                # optimize the whole store at its end).
+                self._compacted_files = _sst_files(path / self.generation)
                 _remove_other_generations(path, keep={self.generation})
 
     # -- reading -----------------------------------------------------------------------------
@@ -321,15 +326,9 @@ class MeaStore:
         self.compact_if_needed()
 
     def compact_if_needed(self) -> bool:
-        """Compact the live generation (as a new one, same content) when its uncompacted files
-        pass the bound; :returns: whether it did."""
-        if self.path is None:
-            return False
-        files = _sst_files(self.path / self.generation)
-        if (
-            self._compacted_files is not None
-            and files - self._compacted_files <= COMPACT_AFTER_FILES
-        ):
+        """Compact the live generation (as a new one, same content) when its compaction debt
+        passes a bound (:meth:`_in_debt`); :returns: whether it did."""
+        if self.path is None or not self._in_debt(_sst_files(self.path / self.generation), 0):
             return False
         staged = self.stage()
         assert staged is not None
@@ -342,12 +341,18 @@ class MeaStore:
 
     def _needs_compaction(self, staged: StagedStore) -> bool:
         """Every write adds level-0 files (about one per index) that a read-only generation
-        never compacts: after one harvest the user-story queries ran 1.5x slower (115 against
-        75 ms on the bench store) until it was optimized, and optimizing 1.5M quads takes about
-        2.4 s. So compact when the files added since the last compaction pass a bound."""
+        never compacts, and a bulk load leaves data unmerged: after one harvest the user-story
+        queries ran 1.5x slower (115 against 75 ms on the bench store) until it was optimized,
+        and optimizing 1.5M quads takes about 2.4 s."""
         assert self.path is not None
-        files = _sst_files(self.path / staged.name)
-        return self._compacted_files is None or files - self._compacted_files > COMPACT_AFTER_FILES
+        return self._in_debt(_sst_files(self.path / staged.name), staged.bulk_quads)
+
+    def _in_debt(self, files: int, more_quads: int) -> bool:
+        """Whether the files added since the last compaction (or since this process found the
+        store) pass :data:`COMPACT_AFTER_FILES`, or the quads bulk-loaded since then pass
+        :data:`COMPACT_AFTER_QUADS`."""
+        added = files - (self._compacted_files or 0)
+        return added > COMPACT_AFTER_FILES or self._debt_quads + more_quads > COMPACT_AFTER_QUADS
 
     def publish(self, staged: StagedStore, *, optimize: bool = False) -> None:
         """Make a staged generation the live one, atomically. The live generation is open
@@ -357,6 +362,9 @@ class MeaStore:
             staged.close(optimize=optimize)  # no writer will ever touch it again
             if optimize:
                 self._compacted_files = _sst_files(self.path / staged.name)
+                self._debt_quads = 0
+            else:
+                self._debt_quads += staged.bulk_quads
             live = ox.Store.read_only(str(self.path / staged.name))
             if self.publish_hook is not None:  # search index hook (harvester.search)
                 self.publish_hook.before_publish(staged.name, staged.graphs, live, staged.captured)
@@ -400,6 +408,8 @@ class StagedStore:
         #: it need not read the graphs back from a generation not yet compacted
         self.capture = capture
         self.captured: dict[str, str] = {}
+        #: quads written through the bulk loader (compaction debt, see MeaStore._in_debt)
+        self.bulk_quads = 0
         #: the dump parts of the graphs written or dropped (:func:`graph_part`)
         self.touched: set[str] = set()
         #: every graph written or dropped (for the search index hook, harvester.search)
@@ -426,6 +436,7 @@ class StagedStore:
             if any(changes.replace.values()):
                 data = io.BufferedReader(_NQuadsReader(changes.replace.values()))
                 self.store.bulk_load(data, format=ox.RdfFormat.N_QUADS)
+                self.bulk_quads += changes.quad_count
             self.store.flush()
 
     def close(self, *, optimize: bool = False) -> None:
@@ -443,6 +454,9 @@ _SUPERSEDED = "SUPERSEDED"
 #: Uncompacted files a generation may gather (about 11 a write: one per index) before a publish
 #: compacts it.
 COMPACT_AFTER_FILES = 40
+#: Quads bulk-loaded (a large run's staged batches) since the last compaction, past which a
+#: publish compacts: one staged batch (4 x 50,000 quads).
+COMPACT_AFTER_QUADS = 200_000
 
 
 #: in a generation's folder: the markers of its dump parts (JSON), written before it is published
