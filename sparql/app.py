@@ -24,6 +24,7 @@ from harvester.store.api import StoreBackend
 
 from .endpoint import SparqlEndpoint, preflight_endpoint
 from .fastpath import SparqlFastPath
+from .feed import feed_routes
 from .operations import Operations
 from .public import with_public_routes
 from .search import search_routes
@@ -59,6 +60,7 @@ def create_app(
         Route("/sparql", preflight, methods=["OPTIONS"], name="sparql-preflight"),
         *ops.routes(),
         *search_routes(store, settings),  # /search (issue 17, sparql/search.py)
+        *feed_routes(store, settings),  # /ldes (issue 15, sparql/feed.py)
         *extra_routes,
     ]
     handlers = {QueryError: _query_error, StoreError: _store_error}

@@ -117,7 +117,9 @@ class LinkedData:
             return PlainTextResponse(_not_acceptable(), status_code=406, headers=_VARY)
         languages = _languages(request) if choice.format is HTML else []
         parts = representation_parts(request, choice, languages)
-        check = self.cache.check(request.headers, ["resource", iri, *parts], _VARY)
+        # issue 15: every description points at the change feed that carries its versions
+        feed = {"Link": f'<{self.linker.base_iri}ldes>; rel="collection"; title="change feed"'}
+        check = self.cache.check(request.headers, ["resource", iri, *parts], {**_VARY, **feed})
         if check.not_modified:
             return not_modified(check.headers)
         if choice.format is HTML and self.pages is not None:

@@ -117,6 +117,7 @@ class VoidBuilder:
             self._partitions(self.dataset, self._class_counts()),
             self._distributions(),
             self._service(),
+            self._feed(),
             *(self._subset(stats) for stats in sources.values()),
         )
 
@@ -218,6 +219,20 @@ class VoidBuilder:
         yield _t(service, DCAT + "accessURL", ox.NamedNode(self.base + "sparql"))
         yield _t(service, DCTERMS + "title", ox.Literal("SPARQL 1.1 endpoint", language="en"))
 
+    def _feed(self) -> Iterator[ox.Triple]:
+        """The change feed (issue 15, sparql/feed.py) as a ``dcat:DataService``."""
+        service = ox.NamedNode(self.document + "#ldes")
+        stream = ox.NamedNode(self.base + "ldes")
+        yield _t(service, RDF + "type", ox.NamedNode(DCAT + "DataService"))
+        yield _t(service, DCAT + "endpointURL", stream)
+        yield _t(service, DCAT + "servesDataset", self.dataset)
+        yield _t(service, DCTERMS + "conformsTo", ox.NamedNode(LDES_SPEC))
+        yield _t(
+            service,
+            DCTERMS + "title",
+            ox.Literal("Change feed (Linked Data Event Stream)", language="en"),
+        )
+
     def _subset(self, stats: SourceStats) -> Iterator[ox.Triple]:
         name = stats.iri.removeprefix(self.base + "source/")
         subset = ox.NamedNode(f"{self.document}#source-{_slug(name)}")
@@ -260,6 +275,10 @@ _DESCRIPTION = (
     "environmental agreements, harvested from InforMEA-style sources and linked to the Aichi "
     "and Kunming-Montreal GBF targets."
 )
+
+
+#: what the change feed conforms to (SEMIC's Linked Data Event Streams)
+LDES_SPEC = "https://w3id.org/ldes/specification"
 
 
 def _grouped(*parts: Iterable[ox.Triple]) -> list[ox.Triple]:

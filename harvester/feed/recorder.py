@@ -35,6 +35,7 @@ from .terms import (
     FEED_PAGE_SIZE,
     FEED_PAYLOAD,
     FEED_RECORD,
+    FEED_RETENTION,
     FEED_TIME,
     FeedTerms,
     record_of_graph,
@@ -81,6 +82,8 @@ class FeedState:
     time: datetime | None = None
     page_size: int = 250
     first_kept: int = 1
+    #: the retention policy the last commit applied (:meth:`Retention.describe`)
+    retention: str = "none"
 
 
 def read_state(store: StoreBackend, terms: FeedTerms, page_size: int) -> FeedState:
@@ -96,6 +99,8 @@ def read_state(store: StoreBackend, terms: FeedTerms, page_size: int) -> FeedSta
             state.page_size = int(value)
         elif predicate == FEED_FIRST_KEPT:
             state.first_kept = int(value)
+        elif predicate == FEED_RETENTION:
+            state.retention = value
     return state
 
 
@@ -295,6 +300,7 @@ class CommitRecorder:
             ],
         )
         state.count, state.time = last, now
+        state.retention = self.hook.retention.describe()
         self._retain(changes, state, now)
         stream = ox.NamedNode(self.terms.stream)
         changes.put_graph(
@@ -304,6 +310,7 @@ class CommitRecorder:
                 ox.Quad(stream, ox.NamedNode(FEED_TIME), _time(now)),
                 ox.Quad(stream, ox.NamedNode(FEED_PAGE_SIZE), _int(state.page_size)),
                 ox.Quad(stream, ox.NamedNode(FEED_FIRST_KEPT), _int(state.first_kept)),
+                ox.Quad(stream, ox.NamedNode(FEED_RETENTION), ox.Literal(state.retention)),
             ],
         )
 

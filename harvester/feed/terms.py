@@ -29,6 +29,7 @@ FEED_FIRST = MEA + "feedFirst"
 FEED_LAST = MEA + "feedLast"
 FEED_PAGE_SIZE = MEA + "feedPageSize"
 FEED_FIRST_KEPT = MEA + "feedFirstKept"
+FEED_RETENTION = MEA + "feedRetention"
 
 
 @dataclass(frozen=True)
