@@ -211,6 +211,7 @@ class VoidBuilder:
                 yield _t(dist, DCTERMS + "modified", _datetime(manifest["written"]))
             if manifest.get("generation"):
                 yield _t(dist, MEA + "storeGeneration", ox.Literal(manifest["generation"]))
+            yield from _feed_position(dist, manifest)  # issue 15
 
     def _service(self) -> Iterator[ox.Triple]:
         service = ox.NamedNode(self.document + "#sparql")
@@ -275,6 +276,16 @@ _DESCRIPTION = (
     "environmental agreements, harvested from InforMEA-style sources and linked to the Aichi "
     "and Kunming-Montreal GBF targets."
 )
+
+
+def _feed_position(dist: ox.NamedNode, manifest: dict[str, Any]) -> Iterator[ox.Triple]:
+    """Where in the change feed the dump stands (``harvester.store.dumps.feed_position``):
+    the page to follow from, the last member it reflects, and that member's time."""
+    if manifest.get("feed_page"):
+        yield _t(dist, MEA + "feedPosition", ox.NamedNode(manifest["feed_page"]))
+        yield _t(dist, MEA + "feedMembers", _integer(int(manifest["feed_members"])))
+    if manifest.get("feed_time"):
+        yield _t(dist, MEA + "feedTime", _datetime(manifest["feed_time"]))
 
 
 #: what the change feed conforms to (SEMIC's Linked Data Event Streams)
@@ -391,9 +402,12 @@ class _Dumps:
         stat = path.stat()
         etag, modified = file_tag(stat), float(int(stat.st_mtime))
         headers = validator_headers(etag, modified)
-        generation = read_manifest(self.directory).get("generation")
+        manifest = read_manifest(self.directory)
+        generation = manifest.get("generation")
         if generation:
             headers["MEA-Store-Generation"] = str(generation)
+        if manifest.get("feed_page"):  # issue 15: where to follow the change feed from
+            headers["Link"] = f'<{manifest["feed_page"]}>; rel="{MEA}feedPosition"'
         if is_not_modified(request.headers, etag, modified):
             return not_modified(headers)
         return FileResponse(path, media_type="application/gzip", headers=headers, stat_result=stat)

@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import gzip
 import json
 from collections.abc import Iterator
 from datetime import UTC, datetime
+from pathlib import Path
 
+import pyoxigraph as ox
 import pytest
 import rdflib
 from starlette.testclient import TestClient
@@ -23,6 +26,7 @@ TREE = "https://w3id.org/tree#"
 AS = "https://www.w3.org/ns/activitystreams#"
 PROV = "http://www.w3.org/ns/prov#"
 DCTERMS = "http://purl.org/dc/terms/"
+MEA = "https://w3id.org/mea/ontology#"
 
 
 @pytest.fixture
@@ -232,3 +236,58 @@ def test_void_and_record_pages_announce_the_feed(site: tuple[Hub, TestClient]) -
     )
     assert response.status_code == 200
     assert f'<{HUB}ldes>; rel="collection"' in response.headers["link"]
+
+
+def test_a_dump_states_its_feed_position_and_bootstraps_a_consumer(
+    site: tuple[Hub, TestClient], dataset: Dataset, tmp_path: Path
+) -> None:
+    from harvester.feed import FeedReader, FeedTerms
+    from harvester.store.dumps import NQUADS_DUMP, read_manifest, write_dumps
+
+    hub, client = site
+    store = hub.runtime.store
+    write_dumps(store, tmp_path)
+    manifest = read_manifest(tmp_path)
+    state = FeedReader(store, FeedTerms(HUB)).state()
+    assert manifest["feed_members"] == state.count
+    assert manifest["feed_page"] == f"{HUB}ldes/page/{state.count // 20 + 1}"
+    assert datetime.fromisoformat(manifest["feed_time"]) == state.time
+    with gzip.open(tmp_path / NQUADS_DUMP) as dump:
+        loaded = ox.Store()
+        loaded.load(dump.read(), format=ox.RdfFormat.N_QUADS)
+    assert not any(g.value.startswith(f"{HUB}feed/") for g in loaded.named_graphs())  # type: ignore[union-attr]
+    records = {
+        str(q.subject.value)
+        for q in loaded.quads_for_pattern(None, ox.NamedNode(MEA + "harvestSource"), None, None)
+        if not str(q.graph_name.value).startswith(f"{HUB}graph/runs/")  # type: ignore[union-attr]
+    }
+    # the hub changes after the dump; the consumer follows from the dump's position
+    decisions = sorted(dataset["Decisions"])
+    dataset.touch("Decisions", decisions[0], datetime(2031, 1, 1, tzinfo=UTC))
+    dataset.delete("Decisions", decisions[1])
+    dataset.delete("Decisions", decisions[2])
+    hub.harvest(provider(dataset).handle)
+    url = manifest["feed_page"]
+    while url:
+        g = graph(client.get(url.removeprefix(HUB.rstrip("/"))))
+        for member in g.objects(U(f"{HUB}ldes"), U(TREE + "member")):
+            if int(member.split("/")[-1]) <= manifest["feed_members"]:
+                continue  # in the dump already
+            record = str(g.value(member, U(DCTERMS + "isVersionOf")))
+            if (member, rdflib.RDF.type, U(AS + "Delete")) in g:
+                records.discard(record)
+            else:
+                records.add(record)
+        relation = g.value(U(url), U(TREE + "relation"))
+        url = str(g.value(relation, U(TREE + "node"))) if relation is not None else ""
+    rows = store.query(
+        f"SELECT DISTINCT ?s WHERE {{ GRAPH ?g {{ ?s <{MEA}harvestSource> ?x }} "
+        f"FILTER(!STRSTARTS(STR(?g), '{HUB}graph/runs/')) }}"
+    )
+    assert records == {r[0].value for r in rows}  # type: ignore[union-attr]
+    # and the dumps say where they stand, in VoID and on the download
+    served = TestClient(create_app(store, ServerSettings(base_iri=HUB, dumps_dir=tmp_path)))
+    void = graph(served.get("/.well-known/void", headers={"Accept": "text/turtle"}))
+    assert U(manifest["feed_page"]) in set(void.objects(None, U(MEA + "feedPosition")))
+    download = served.get(f"/dumps/{NQUADS_DUMP}")
+    assert f'<{manifest["feed_page"]}>; rel="{MEA}feedPosition"' == download.headers["link"]

@@ -137,15 +137,23 @@ def test_nquads_dump_round_trips(site: Site) -> None:
     assert response.status_code == 200
     assert response.headers["content-type"] == "application/gzip"
     quads = list(ox.parse(gzip.decompress(response.content), format=ox.RdfFormat.N_QUADS))
-    assert len(quads) == len(site.runtime.store)
-    assert set(quads) == set(site.runtime.store.quads())
+    stored = _dumped(site)
+    assert len(quads) == len(stored)
+    assert set(quads) == stored
+
+
+def _dumped(site: Site) -> set[ox.Quad]:
+    """Every quad of the store but the change feed's own graphs (issue 15: served at /ldes;
+    a dump states its position in the feed instead)."""
+    feed = HUB + "feed/"
+    return {q for q in site.runtime.store.quads() if not str(q.graph_name).startswith(f"<{feed}")}
 
 
 def test_trig_dump_parses_with_its_graph_names(site: Site) -> None:
     response = site.client.get("/dumps/" + TRIG_DUMP)
     assert response.headers["content-type"] == "application/gzip"
     quads = list(ox.parse(gzip.decompress(response.content), format=ox.RdfFormat.TRIG))
-    assert set(quads) == set(site.runtime.store.quads())
+    assert set(quads) == _dumped(site)
     a, decision = ox.NamedNode(str(rdflib.RDF.type)), ox.NamedNode(MEA + "Decision")
     decisions = {q.subject for q in quads if q.predicate == a and q.object == decision}
     assert len(decisions) == len(site.dataset["Decisions"])
@@ -187,7 +195,7 @@ def test_dumps_are_regenerated_after_a_harvest(site: Site, tmp_path: Path) -> No
     Hub(site.runtime).harvest(provider(site.dataset).handle)
     assert write_dumps(store, directory) is True
     quads = list(ox.parse(gzip.open(directory / NQUADS_DUMP), format=ox.RdfFormat.N_QUADS))
-    assert len(quads) == len(store) == read_manifest(directory)["quads"] != before
+    assert len(quads) == len(_dumped(site)) == read_manifest(directory)["quads"] != before
 
 
 def test_dumps_need_a_directory(site: Site) -> None:

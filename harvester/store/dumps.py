@@ -28,6 +28,7 @@ import fcntl
 import json
 import logging
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -43,6 +44,7 @@ import pyoxigraph as ox
 
 from ..exceptions import StoreError
 from ..settings import ServerSettings
+from ..vocab import MEA
 from .api import StoreBackend
 from .embedded import MeaStore, Snapshot, graph_part, map_store_errors, open_snapshot
 from .parallel_dump import Graph, default_threads, dump_blocks, graph_nquads
@@ -55,6 +57,7 @@ __all__ = [
     "TRIG_DUMP",
     "BackgroundDumps",
     "dumps_directory",
+    "feed_position",
     "read_manifest",
     "refresh_dumps",
     "spawn_refresh",
@@ -156,6 +159,7 @@ def _write(snapshot: Snapshot, directory: Path, *, force: bool) -> bool:
         "written": datetime.now(UTC).isoformat(),
         "parts": {p: {k: v for k, v in i.items() if k != "rewritten"} for p, i in parts.items()},
     }
+    record.update(feed_position(snapshot.store))
     _write_atomically(directory / MANIFEST, lambda out: _write_json(record, out))
     log.info(
         "wrote dumps of %d quads to %s (parts serialised: %s)",
@@ -166,10 +170,42 @@ def _write(snapshot: Snapshot, directory: Path, *, force: bool) -> bool:
     return True
 
 
+#: the change feed's own graphs (harvester.feed.terms: ``{base}feed/member/<n>``,
+#: ``{base}feed/commit/<n>``, ``{base}feed/state``), never dumped
+_FEED_GRAPH = re.compile(r"/feed/(?:(?:member|commit)/[0-9]+|state)$")
+#: the feed state's predicates (harvester.feed.terms FEED_COUNT, FEED_TIME, FEED_PAGE_SIZE)
+_FEED_COUNT, _FEED_TIME, _FEED_PAGE_SIZE = (
+    MEA + p for p in ("feedCount", "feedTime", "feedPageSize")
+)
+
+
+def feed_position(store: ox.Store) -> dict[str, Any]:
+    """Where in the change feed a dump of ``store`` stands (issue 15): ``feed_members``, the
+    last member it reflects (every member up to it, none after); ``feed_time``, that member's
+    time (the dump holds every member up to it); ``feed_page``, the page to follow the feed
+    from (its members up to ``feed_members`` are in the dump already). ``{}`` without a feed."""
+    found: dict[str, str] = {}
+    stream = ""
+    for predicate in (_FEED_COUNT, _FEED_TIME, _FEED_PAGE_SIZE):
+        for quad in store.quads_for_pattern(None, ox.NamedNode(predicate), None, None):
+            if isinstance(quad.subject, ox.NamedNode) and isinstance(quad.object, ox.Literal):
+                stream, found[predicate] = quad.subject.value, quad.object.value
+    if _FEED_COUNT not in found:
+        return {}
+    count, size = int(found[_FEED_COUNT]), int(found.get(_FEED_PAGE_SIZE, "250"))
+    return {
+        "feed_members": count,
+        "feed_time": found.get(_FEED_TIME),
+        "feed_page": f"{stream}/page/{count // size + 1}",
+    }
+
+
 def _graphs_by_part(store: ox.Store) -> dict[str, list[Graph]]:
     parts: dict[str, list[Graph]] = {_DEFAULT_PART: []}
     for graph in store.named_graphs():
         name = graph.value if isinstance(graph, ox.NamedNode) else "other"
+        if _FEED_GRAPH.search(name):
+            continue  # issue 15: the feed is served at /ldes; a dump states its position
         parts.setdefault(graph_part(name) if name != "other" else name, []).append(graph)
     return parts
 
