@@ -54,7 +54,7 @@ DEFAULT_CONFIG_FILE = "meahub.toml"
 DEFAULT_BASE_IRI = "http://localhost:8000/"
 DEFAULT_DATASET_TITLE = "MEA Hub"
 DEFAULT_PUBLISHER = "MEA Hub"
-SOURCE_KINDS = ("informea-odata", "cbd-decisions")
+SOURCE_KINDS = ("informea-odata", "cbd-decisions", "ldes")
 ODATA_ENTITIES = (
     "Treaties",
     "Meetings",

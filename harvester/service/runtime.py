@@ -13,6 +13,7 @@ import httpx
 from ..control import RunControl
 from ..exceptions import ConfigError
 from ..feed import attach_feed
+from ..feed.follow import Follower
 from ..linking import Linker
 from ..mapping.engine import MappingRegistry
 from ..mapping.enrich import Enricher
@@ -25,7 +26,7 @@ from ..pipeline import Harvester, ProgressCallback
 from ..raw import RawArchive
 from ..search import attach as attach_search_index
 from ..settings import Settings, SourceConfig
-from ..sources import open_source
+from ..sources import LdesSource, open_source
 from ..state import HarvestState
 from ..store.api import StoreBackend
 from ..store.embedded import MeaStore
@@ -156,6 +157,10 @@ class Runtime:
             config, user_agent=self.settings.harvest.user_agent, transport=transport
         )
         try:
+            if isinstance(source, LdesSource):  # issue 15: follow another hub's change feed
+                follower = Follower(self.store, self.state, self.settings.server.base_iri)
+                with self.store.writer_lease():
+                    return follower.follow(config, source, control)
             harvester = self.harvester(config.kind, progress)
             with self.store.writer_lease():
                 return harvester.harvest(

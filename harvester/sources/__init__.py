@@ -13,10 +13,12 @@ from ..http import Fetcher, RateLimiter, RetryPolicy, client_for_source
 from ..settings import SourceConfig
 from .cbd_decisions import CbdDecisionsSource
 from .informea_odata import Listing, ODataSource, RawRecord
+from .ldes import LdesSource
 
 __all__ = [
     "ADAPTERS",
     "CbdDecisionsSource",
+    "LdesSource",
     "Listing",
     "ODataSource",
     "RawRecord",
@@ -46,6 +48,8 @@ class Source(Protocol):
 ADAPTERS: dict[str, Callable[[SourceConfig, Fetcher], Source]] = {
     "informea-odata": ODataSource,
     "cbd-decisions": CbdDecisionsSource,
+    # issue 15: another hub's change feed, followed by harvester.feed.follow (not listed)
+    "ldes": LdesSource,
 }
 
 
