@@ -232,9 +232,16 @@ def test_the_index_survives_a_reopen(tmp_path: Path) -> None:
         assert ids(runtime, "ivory") == ["s31"]
 
 
-def test_what_a_publish_captures_indexes_as_reading_the_store_back(tmp_path: Path) -> None:
+@pytest.mark.parametrize("budget", [None, 3_000], ids=["all-captured", "past-the-budget"])
+def test_what_a_publish_captures_indexes_as_reading_the_store_back(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, budget: int | None
+) -> None:
     # A publish indexes each written graph from the lines its write carried (captured on the
-    # stage), not by reading the new generation back: both must give the same index.
+    # stage, up to a budget; the rest read back from the new generation): same index either way.
+    if budget is not None:
+        from harvester.store import embedded
+
+        monkeypatch.setattr(embedded, "CAPTURE_BUDGET", budget)
     queries = ["wetlands", "migratory corridors", "ivory", "zones humides", "especies"]
     with on_disk(tmp_path) as runtime:
         data = fixture_dataset()

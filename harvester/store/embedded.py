@@ -408,6 +408,7 @@ class StagedStore:
         #: it need not read the graphs back from a generation not yet compacted
         self.capture = capture
         self.captured: dict[str, str] = {}
+        self._captured_size = 0
         #: quads written through the bulk loader (compaction debt, see MeaStore._in_debt)
         self.bulk_quads = 0
         #: the dump parts of the graphs written or dropped (:func:`graph_part`)
@@ -425,9 +426,7 @@ class StagedStore:
         self.touched |= changes.parts()
         self.graphs.update(changes.replace, changes.drop)
         if self.capture is not None:
-            for graph in changes.drop:
-                self.captured.pop(graph, None)
-            self.captured.update((g, self.capture(t)) for g, t in changes.replace.items())
+            self._capture(changes)
         with map_store_errors("cannot write to the staged generation"):
             existing = [g for g in changes.replace if _may_have_graph(self.store, g)]
             removals = list(_delete_operations(changes.drop, existing))
@@ -438,6 +437,21 @@ class StagedStore:
                 self.store.bulk_load(data, format=ox.RdfFormat.N_QUADS)
                 self.bulk_quads += changes.quad_count
             self.store.flush()
+
+    def _capture(self, changes: ChangeSet) -> None:
+        """Keep what the hook needs of each graph written, up to :data:`CAPTURE_BUDGET`
+        characters a stage (so memory stays flat with the run's size); a graph not kept is
+        read back from the generation at publish. A graph dropped, or written again past the
+        budget, loses what was kept of it."""
+        assert self.capture is not None
+        for graph in itertools.chain(changes.drop, changes.replace):
+            self._captured_size -= len(self.captured.pop(graph, ""))
+        for graph, text in changes.replace.items():
+            if self._captured_size >= CAPTURE_BUDGET:
+                return
+            kept = self.capture(text)
+            self.captured[graph] = kept
+            self._captured_size += len(kept)
 
     def close(self, *, optimize: bool = False) -> None:
         """Flush (and, after a large change, compact: queries ran 2-4x slower before) and
@@ -454,6 +468,9 @@ _SUPERSEDED = "SUPERSEDED"
 #: Uncompacted files a generation may gather (about 11 a write: one per index) before a publish
 #: compacts it.
 COMPACT_AFTER_FILES = 40
+#: Characters of captured text a stage keeps for the publish hook (see StagedStore._capture):
+#: the indexed lines of about 6,000 decisions of the bench mix; a larger run reads the rest back.
+CAPTURE_BUDGET = 48_000_000
 #: Quads bulk-loaded (a large run's staged batches) since the last compaction, past which a
 #: publish compacts: one staged batch (4 x 50,000 quads).
 COMPACT_AFTER_QUADS = 200_000
