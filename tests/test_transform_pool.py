@@ -7,7 +7,14 @@ from collections.abc import Iterator
 import pytest
 
 from harvester.mapping.engine import MappingContext
-from harvester.mapping.transform import _WORKERS, Job, Transformer, TransformPool, shutdown_workers
+from harvester.mapping.transform import (
+    _WORKERS,
+    WORKER_NICENESS,
+    Job,
+    Transformer,
+    TransformPool,
+    shutdown_workers,
+)
 
 CTX = MappingContext(base_iri="http://hub.test/", source="s", run_iri="http://hub.test/run/1")
 TREATY = {"id": "cbd", "title": [{"language": "en", "value": "Convention on Biological Diversity"}]}
@@ -65,3 +72,18 @@ def test_shutdown_stops_the_workers_and_the_next_batch_starts_them_again() -> No
     shutdown_workers()
     assert _run(pool)
     assert _pids().isdisjoint(before)
+
+
+def _niceness() -> int:
+    import os
+
+    return os.nice(0)
+
+
+def test_workers_run_below_the_servers_priority() -> None:
+    import os
+
+    pool = TransformPool("informea-odata", linking=False, threshold=0.5, workers=2)
+    _run(pool)
+    executor = _WORKERS.get(2)
+    assert executor.submit(_niceness).result(timeout=60) == os.nice(0) + WORKER_NICENESS

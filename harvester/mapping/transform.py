@@ -121,8 +121,17 @@ class Transformer:
 _TRANSFORMERS: dict[tuple[str, str, bool, float], Transformer] = {}
 
 
+#: transform workers run at this niceness: in ``meahub serve`` the query workers (and the
+#: server) go first, so a scheduled harvest slows the queries answered meanwhile less
+WORKER_NICENESS = 10
+
+
 def _init_worker() -> None:
     keep_heap_compact()
+    try:
+        os.nice(WORKER_NICENESS)
+    except OSError as exc:  # not permitted here: run at the parent's priority
+        log.debug("transform worker keeps its priority: %s", exc)
 
 
 def _transformer(key: tuple[str, str, bool, float]) -> Transformer:
