@@ -4,7 +4,7 @@ VENV   ?= .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-stamp
 
-.PHONY: install run test test-virtuoso lint check bench eval-linking eval-search clean static browser axe
+.PHONY: install run test test-virtuoso lint check bench eval-linking eval-search clean static browser axe ldes-client
 
 install: $(STAMP) static
 
@@ -63,12 +63,29 @@ $(AXE_DIR)/axe.min.js:
 	  rm -rf $$tmp; \
 	else echo "npm not found: the accessibility check will be skipped"; fi
 
+# The change feed's consumer test (tests/test_feed_client.py, issue 15) replays /ldes with the
+# LDES client from the npm registry (ldes-client), installed into the virtualenv
+# ($(LDES_CLIENT_DIR), not in git). Without npm (or the registry) that test is skipped, with
+# the reason.
+LDES_CLIENT_VERSION := 0.3.0
+LDES_CLIENT_DIR     := $(VENV)/share/ldes-client
+
+ldes-client: $(LDES_CLIENT_DIR)/node_modules/.bin/ldes-client
+
+$(LDES_CLIENT_DIR)/node_modules/.bin/ldes-client:
+	@if command -v npm >/dev/null 2>&1; then \
+	  mkdir -p $(LDES_CLIENT_DIR) && \
+	  if ! (cd $(LDES_CLIENT_DIR) && npm install --silent --no-audit --no-fund --no-save \
+	        ldes-client@$(LDES_CLIENT_VERSION) >/dev/null 2>&1); then \
+	    echo "npm install ldes-client failed: the LDES client test will be skipped"; fi; \
+	else echo "npm not found: the LDES client test will be skipped"; fi
+
 ## make run: harvest the bundled demo source into the embedded store, then serve SPARQL
 run: install
 	$(BIN)/meahub demo
 
 ## make test: lint, type-check and the whole test suite
-test: install browser axe check
+test: install browser axe ldes-client check
 	$(BIN)/python -m pytest
 
 ## make test-virtuoso: the remote-store tests against OpenLink Virtuoso (Debian package
