@@ -205,3 +205,22 @@ def test_bad_feed_settings_are_refused(table: dict[str, object]) -> None:
 
     with pytest.raises(ConfigError):
         settings_from_mapping({"feed": table})
+
+
+def test_meahub_link_changes_are_members_too(feed_hub: Hub, dataset: Dataset) -> None:
+    from harvester.mapping.enrich import Enricher
+    from harvester.service.relink import relink
+
+    feed_hub.harvest(provider(dataset).handle)
+    store = feed_hub.runtime.store
+    same = feed_hub.runtime.enricher()
+    relink(store, same, HUB)  # (its evidence may name other paragraphs than the harvest's)
+    before = members(feed_hub)
+    relink(store, same, HUB)  # the same links again: no change, no member
+    assert members(feed_hub) == before
+    stricter = Enricher(same.linker, 0.95)
+    relink(store, stricter, HUB)
+    new = members(feed_hub)[len(before) :]
+    assert new and {m.kind for m in new} == {"Update"}
+    assert all("/decision/" in m.record for m in new)
+    assert len({m.record for m in new}) == len(new)
