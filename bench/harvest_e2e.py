@@ -500,8 +500,8 @@ def _cpu_lines(first: dict[str, Any]) -> list[str]:
     lines += ["| thread of the meahub process | threads | CPU s |", "|---|---:|---:|"]
     lines += [f"| {t['name']} | {t['threads']} | {t['cpu_seconds']:.1f} |"
               for t in first["cpu"]["threads"][:12]]  # fmt: skip
-    lines += ["", "| process | CPU s |", "|---|---:|"]
-    lines += [f"| {p['what'][:90]} | {p['cpu_seconds']:.1f} |"
+    lines += ["", "| process | CPU s | peak RSS MB |", "|---|---:|---:|"]
+    lines += [f"| {p['what'][:90]} | {p['cpu_seconds']:.1f} | {p.get('peak_rss_mb', 0):.0f} |"
               for p in first["cpu"]["processes"][:12]]  # fmt: skip
     return lines
 

@@ -61,6 +61,8 @@ class TreeSample:
 
     peak_rss_kb: int = 0
     peak_processes: int = 0
+    #: pid -> the largest RSS seen of that process alone
+    process_peak_kb: dict[int, int] = field(default_factory=dict)
     threads: dict[int, tuple[str, int]] = field(default_factory=dict)  # tid -> (name, ticks)
     processes: dict[int, tuple[str, int]] = field(default_factory=dict)  # pid -> (what, ticks)
 
@@ -95,7 +97,11 @@ class TreeWatch:
 
     def sample(self) -> None:
         pids = [self.root, *descendants(self.root)]
-        self.seen.peak_rss_kb = max(self.seen.peak_rss_kb, sum(rss_kb(p) for p in pids))
+        sizes = {pid: rss_kb(pid) for pid in pids}
+        self.seen.peak_rss_kb = max(self.seen.peak_rss_kb, sum(sizes.values()))
+        for pid, size in sizes.items():
+            peak = self.seen.process_peak_kb
+            peak[pid] = max(peak.get(pid, 0), size)
         self.seen.peak_processes = max(self.seen.peak_processes, len(pids))
         for pid in pids:
             stat = _read_stat(f"/proc/{pid}/stat")
@@ -130,9 +136,10 @@ def cpu_summary(seen: TreeSample, main: int) -> dict[str, Any]:
     ]
     threads.sort(key=lambda t: -t["cpu_seconds"])
     processes: list[dict[str, Any]] = [
-        {"pid": pid, "what": what, "cpu_seconds": round(ticks / CLOCK_TICKS, 2)}
+        {"pid": pid, "what": what, "cpu_seconds": round(ticks / CLOCK_TICKS, 2),
+         "peak_rss_mb": round(seen.process_peak_kb.get(pid, 0) / 1024, 1)}
         for pid, (what, ticks) in seen.processes.items()
-    ]
+    ]  # fmt: skip
     processes.sort(key=lambda p: -p["cpu_seconds"])
     return {"threads": threads, "processes": processes}
 

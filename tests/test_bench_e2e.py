@@ -49,6 +49,7 @@ def test_run_watched_sees_the_child_process_and_its_cpu(tmp_path: Path) -> None:
     main = next(t for t in summary["threads"] if t["name"] == "main thread")
     assert main["cpu_seconds"] >= 0.4  # read after the loop, while the process sleeps
     assert len(summary["processes"]) == 2
+    assert all(p["peak_rss_mb"] > 1 for p in summary["processes"])
 
 
 def test_wait_detached_follows_a_process_left_running_until_it_ends() -> None:
@@ -74,7 +75,9 @@ def test_cpu_summary_sums_threads_of_one_name() -> None:
     summary = cpu_summary(seen, main=10)
     assert summary["threads"][0] == {"name": "rocksdb:low", "threads": 2, "cpu_seconds": 2.0}
     assert summary["threads"][1]["name"] == "main thread"
-    assert summary["processes"] == [{"pid": 10, "what": "meahub: x", "cpu_seconds": 4.0}]
+    assert summary["processes"] == [
+        {"pid": 10, "what": "meahub: x", "cpu_seconds": 4.0, "peak_rss_mb": 0.0}
+    ]
 
 
 def _counts(added: int = 0, unchanged: int = 0, failed: int = 0) -> dict[str, int]:
