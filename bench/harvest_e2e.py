@@ -9,7 +9,8 @@ a process from start to exit over a multi-source mock, against the engine's floo
    four sources at the default page size (``rate = 0``: a loopback mock needs no politeness
    limit). Wall time from start to exit, peak RSS of the process tree and CPU per thread and per
    child process, sampled from ``/proc``; records from ``--json`` where the command has it, else
-   from ``meahub status --json``.
+   from ``meahub status --json``. A dump writer the command leaves running after its exit is
+   waited for and timed on its own (so the next step does not run beside it).
 3. The engine floor: the harvested store's quads exported as N-Quads, then pyoxigraph
    ``Store(path).bulk_load(...)`` + ``optimize()`` of exactly those quads into a fresh store, in a
    process of its own: floor records/s = records / those seconds.
