@@ -17,6 +17,7 @@ retention policy answers ``410 Gone``, pointing at the dumps: restart from one.
 from __future__ import annotations
 
 import json
+from collections import OrderedDict
 from collections.abc import Iterable
 from datetime import datetime
 
@@ -41,6 +42,8 @@ FEED_FORMATS: tuple[Format, ...] = (TURTLE, N_TRIPLES, JSON_LD)
 IMMUTABLE = "public, max-age=604800, immutable"
 #: the stream, the view and the newest page change with each commit
 MUTABLE = "public, max-age=60, must-revalidate"
+#: final pages whose serialised bodies are kept in memory (a few MB)
+_FINAL_PAGES_KEPT = 64
 TIMESTAMP_PATH = PROV + "generatedAtTime"
 VERSION_OF_PATH = DCTERMS + "isVersionOf"
 _PREFIXES = {
@@ -62,6 +65,8 @@ class FeedRoutes:
         self.store = store
         self.terms = FeedTerms(settings.base_iri)
         self.reader = FeedReader(store, self.terms)
+        #: the bodies of final pages (never change): (store id, page, format) -> body
+        self._final: OrderedDict[tuple[str, int, str], bytes] = OrderedDict()
 
     def routes(self) -> list[BaseRoute]:
         return [
@@ -97,11 +102,22 @@ class FeedRoutes:
         state = self.reader.state()
         if number < self.reader.first_page(state) and number >= 1:
             return _gone(self.terms)
+        choice = negotiate(FEED_FORMATS, request.headers.get("accept"))
+        key = (self.store.store_id, number, choice.format.name if choice else "")
+        cached = self._final.get(key)
+        if cached is not None:  # a final page (the same once the retention drops it: above)
+            self._final.move_to_end(key)
+            return self._answer(request, [], f"page-{number}", True, body=cached)
         found = self.reader.page(number, state)
         if found is None:
             return PlainTextResponse(f"no page {number} in this feed\n", status_code=404)
         tag = f"page-{number}" if found.final else f"page-{number}-{state.count}"
-        return self._answer(request, list(self._page_triples(found)), tag, found.final)
+        response = self._answer(request, list(self._page_triples(found)), tag, found.final)
+        if found.final and choice is not None and response.status_code == 200:
+            self._final[key] = bytes(response.body)
+            while len(self._final) > _FINAL_PAGES_KEPT:
+                self._final.popitem(last=False)
+        return response
 
     # -- triples -----------------------------------------------------------------------------
 
@@ -177,7 +193,13 @@ class FeedRoutes:
     # -- the answer --------------------------------------------------------------------------
 
     def _answer(
-        self, request: Request, triples: list[ox.Triple], tag: str, final: bool
+        self,
+        request: Request,
+        triples: list[ox.Triple],
+        tag: str,
+        final: bool,
+        *,
+        body: bytes | None = None,
     ) -> Response:
         choice = negotiate(FEED_FORMATS, request.headers.get("accept"))
         if choice is None:
@@ -195,7 +217,8 @@ class FeedRoutes:
         }
         if etag in _tags(request.headers.get("if-none-match")):
             return Response(status_code=304, headers=headers)
-        body = serialise(triples, choice)
+        if body is None:
+            body = serialise(triples, choice)
         return Response(body, media_type=choice.media_type, headers=headers)
 
 
