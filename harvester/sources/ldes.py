@@ -117,7 +117,8 @@ class LdesSource:
         others |= {t.subject for t in graph if t.predicate.value == TREE + "member"}
         others |= {t.subject for t in graph if t.predicate.value == TREE + "relation"}
         others |= {t.object for t in graph if t.predicate.value == TREE + "relation"}
-        members = [self._member(graph, m, others) for m in iris]
+        index = _Index(graph)
+        members = [self._member(index, m, others) for m in iris]
         members.sort(key=_order)
         return LdesPage(url, tuple(members), tuple(_relations(graph, url)))
 
@@ -143,9 +144,9 @@ class LdesSource:
                 url=url,
             ) from exc
 
-    def _member(self, graph: list[ox.Triple], iri: str, others: set[object]) -> LdesMember:
+    def _member(self, index: _Index, iri: str, others: set[object]) -> LdesMember:
         node = ox.NamedNode(iri)
-        own = tuple(t for t in graph if t.subject == node)
+        own = tuple(index.by_subject.get(node, ()))
         types = {str(t.object)[1:-1] for t in own if t.predicate.value == RDF_TYPE}
         kind = next((k for k in ("Delete", "Update", "Create") if AS + k in types), "Update")
         version = [t.object for t in own if t.predicate.value == self.paths.version_of]
@@ -161,7 +162,7 @@ class LdesSource:
             problem = f"member {iri}: no single xsd:dateTime on {self.paths.timestamp}"
         elif kind != "Delete" and not types - {AS + k for k in ("Create", "Update")}:
             problem = f"member {iri}: no rdf:type of the record it is a version of"
-        triples = _closure(graph, node, version_of, others)
+        triples = _closure(index, node, version_of, others)
         return LdesMember(iri, version_of, time, kind, triples, problem)
 
     # -- the Source protocol: an LDES is followed, not listed --------------------------------
@@ -227,17 +228,24 @@ def _relations(graph: list[ox.Triple], url: str) -> list[str]:
     )
 
 
+class _Index:
+    """A page's triples by subject and by object (read once per page, not once per member)."""
+
+    def __init__(self, graph: list[ox.Triple]) -> None:
+        self.by_subject: dict[object, list[ox.Triple]] = {}
+        self.by_object: dict[object, list[ox.Triple]] = {}
+        for triple in graph:
+            self.by_subject.setdefault(triple.subject, []).append(triple)
+            self.by_object.setdefault(triple.object, []).append(triple)
+
+
 def _closure(
-    graph: list[ox.Triple], node: ox.NamedNode, record: str | None, others: set[object]
+    index: _Index, node: ox.NamedNode, record: str | None, others: set[object]
 ) -> tuple[ox.Triple, ...]:
     """The member's triples, and those of the nodes it owns: the IRIs and blank nodes it (or
     they) point to, and those pointing at the member or its record, that the page describes,
     never another member, the page or the stream (``others``)."""
-    by_subject: dict[object, list[ox.Triple]] = {}
-    by_object: dict[object, list[ox.Triple]] = {}
-    for triple in graph:
-        by_subject.setdefault(triple.subject, []).append(triple)
-        by_object.setdefault(triple.object, []).append(triple)
+    by_subject, by_object = index.by_subject, index.by_object
     anchors: set[object] = {node} | ({ox.NamedNode(record)} if record else set())
     found: list[ox.Triple] = []
     todo: list[object] = list(anchors)
