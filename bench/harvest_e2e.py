@@ -482,7 +482,8 @@ def _sources_lines(r: dict[str, Any]) -> list[str]:
         lines.append(
             f"\n{label}: {in_sources:.1f} s inside the sources' runs, "
             f"{h['seconds'] - in_sources:.1f} s of the command's {h['seconds']:.1f} s outside "
-            "them (start-up, dumps, exit)."
+            "them (start-up; each run's commit, after the end time its report gives; the end of "
+            "the command; dumps, where written inline)."
         )
     return lines
 
