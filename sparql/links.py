@@ -18,7 +18,7 @@ from urllib.parse import quote, unquote
 
 from harvester.vocab import MEA
 
-__all__ = ["MEA_NAMESPACE", "ONTOLOGY_IRI", "Linker"]
+__all__ = ["MEA_NAMESPACE", "ONTOLOGY_IRI", "Linker", "safe_href"]
 
 MEA_NAMESPACE = "https://w3id.org/mea/"
 ONTOLOGY_IRI = MEA.rstrip("#")
@@ -48,7 +48,7 @@ class Linker:
         local = self.local_path(iri)
         if local is not None:
             return local
-        return iri if iri.lower().startswith(_SAFE_SCHEMES) else None
+        return safe_href(iri)
 
     def iri_for_path(self, raw_path: str) -> str:
         """The IRI a request path under ``base_iri`` names (the path as sent, still
@@ -59,3 +59,9 @@ class Linker:
     def term_iri(term: str) -> str:
         """The ontology term a ``/def/<term>`` path names."""
         return MEA + unquote(term)
+
+
+def safe_href(iri: str) -> str | None:
+    """``iri`` as a link target when its scheme is safe to follow (http, https, mailto), else
+    None: a harvested or followed IRI may be ``javascript:...``."""
+    return iri if iri.lower().startswith(_SAFE_SCHEMES) else None

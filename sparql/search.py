@@ -38,6 +38,7 @@ from harvester.settings import ServerSettings
 from harvester.store.api import StoreBackend
 
 from .html import esc, html_response, page
+from .links import safe_href
 
 __all__ = ["MAX_LIMIT", "MAX_URL_BYTES", "SearchEndpoint", "search_routes"]
 
@@ -278,9 +279,10 @@ def _form(params: Mapping[str, str]) -> str:
 
 
 def _hit(hit: Hit) -> str:
-    title = hit.title or hit.iri
+    title, href = hit.title or hit.iri, safe_href(hit.iri)
+    link = esc(title) if href is None else f'<a href="{esc(href)}">{esc(title)}</a>'
     return (
-        f'<li><a href="{esc(hit.iri)}">{esc(title)}</a> <small class="type">{esc(hit.type)}</small>'
+        f'<li>{link} <small class="type">{esc(hit.type)}</small>'
         f' <small class="score">score {hit.score:.2f}</small>\n'
         f'<p class="snippet">{hit.snippet}</p></li>'  # escaped HTML, built by the searcher
     )

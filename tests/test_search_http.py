@@ -239,3 +239,15 @@ def test_a_2mb_get_through_a_real_server(client: TestClient) -> None:
 
 def test_the_query_page_links_to_search(client: TestClient) -> None:
     assert 'href="/search"' in client.get("/").text
+
+
+def test_a_hit_with_an_unsafe_iri_is_shown_but_not_linked() -> None:
+    from harvester.search import Hit
+    from sparql.search import _hit
+
+    evil = Hit(iri="javascript:alert(1)", score=1.0, type="Decision", title="<b>t</b>", snippet="s")
+    safe = Hit(
+        iri="https://hub.test/decision/x", score=1.0, type="Decision", title="t", snippet="s"
+    )
+    assert "href" not in _hit(evil) and "&lt;b&gt;t&lt;/b&gt;" in _hit(evil)
+    assert 'href="https://hub.test/decision/x"' in _hit(safe)
