@@ -252,3 +252,17 @@ def test_what_a_publish_captures_indexes_as_reading_the_store_back(
         assert any(captured.values())
         assert reindex(runtime.store) == len(data["Decisions"])
         assert {q: ids(runtime, q) for q in queries} == captured
+
+
+def test_capture_keeps_each_indexed_line_once_in_order() -> None:
+    from harvester.search.sync import PublishHook
+
+    title = "<http://purl.org/dc/terms/title>"
+    lines = [
+        f'<http://h/d/1> {title} "one"@en <http://h/g> .\n',
+        '<http://h/d/1> <http://h/other> "skipped" <http://h/g> .\n',
+        f'<http://h/d/1> {title} "mentions {title} inside" <http://h/g> .\n',
+        '<http://h/d/1> <https://w3id.org/mea/ontology#text> "para" <http://h/g> .\n',
+    ]
+    kept = PublishHook.capture("".join(lines))
+    assert kept == lines[0] + lines[2] + lines[3]

@@ -10,7 +10,6 @@ index (:func:`attach` returns None).
 from __future__ import annotations
 
 import logging
-import re
 import weakref
 from collections.abc import Collection, Iterable, Mapping
 
@@ -31,12 +30,8 @@ _INDEXES: weakref.WeakKeyDictionary[MeaStore, SearchIndex] = weakref.WeakKeyDict
 _HARVEST_SOURCE = ox.NamedNode(MEA + "harvestSource")
 #: an N-Quads line (as pyoxigraph writes them: one space between terms) whose predicate the
 #: index reads; the subject is an IRI or a blank node, neither holds a space
-_INDEXED_LINE = re.compile(
-    r"^\S+ (?:"
-    + "|".join(re.escape(str(ox.NamedNode(p))) for p in sorted(INDEXED_PREDICATES))
-    + r") [^\n]*\n",
-    re.MULTILINE,
-)
+#: `` <predicate> `` of each predicate the index reads, as pyoxigraph writes N-Quads lines
+_NEEDLES = tuple(f" {ox.NamedNode(p)} " for p in sorted(INDEXED_PREDICATES))
 
 
 class PublishHook:
@@ -47,9 +42,21 @@ class PublishHook:
 
     @staticmethod
     def capture(text: str) -> str:
-        """What the index needs of a graph written to a stage: its lines (N-Quads text) with
-        one of :data:`INDEXED_PREDICATES`, found by one regular expression (in C)."""
-        return "".join(_INDEXED_LINE.findall(text))
+        """What the index needs of a graph written to a stage: its N-Quads lines with one of
+        :data:`INDEXED_PREDICATES`, each once, in order. Found with ``str.find`` per predicate:
+        half the time of one multi-line regular expression (0.41 against 0.79 s for 200,000
+        lines in graphs of 100 lines). A literal that happens to contain the text of a
+        predicate only adds a line the index ignores."""
+        lines: dict[int, str] = {}
+        for needle in _NEEDLES:
+            at = text.find(needle)
+            while at != -1:
+                start = text.rfind("\n", 0, at) + 1
+                end = text.find("\n", at)
+                end = len(text) if end == -1 else end + 1
+                lines[start] = text[start:end]
+                at = text.find(needle, end)
+        return "".join(lines[start] for start in sorted(lines))
 
     def before_publish(
         self,
