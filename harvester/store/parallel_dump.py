@@ -26,7 +26,15 @@ from typing import IO, Any
 
 import pyoxigraph as ox
 
-__all__ = ["BLOCK_GRAPHS", "Graph", "default_threads", "dump_blocks", "dump_nquads", "graph_nquads"]
+__all__ = [
+    "BLOCK_GRAPHS",
+    "Graph",
+    "default_threads",
+    "dump_blocks",
+    "as_nquads",
+    "dump_nquads",
+    "graph_nquads",
+]
 
 #: graphs dumped by one task: large enough that a task's overhead is noise, small enough that
 #: the blocks held in flight stay a few megabytes for MEA Hub's record graphs
@@ -106,5 +114,9 @@ def _dump_block(store: ox.Store, graphs: list[Graph]) -> bytes:
 
 def graph_nquads(store: ox.Store, graph: Graph) -> bytes:
     """One named graph as N-Quads lines (its N-Triples dump with the graph name added)."""
-    triples = store.dump(format=ox.RdfFormat.N_TRIPLES, from_graph=graph) or b""
-    return triples.replace(b" .\n", b" " + str(graph).encode("utf-8") + b" .\n")
+    return as_nquads(store.dump(format=ox.RdfFormat.N_TRIPLES, from_graph=graph) or b"", graph)
+
+
+def as_nquads(ntriples: bytes, graph: Graph) -> bytes:
+    """N-Triples lines of ``graph`` as its N-Quads lines."""
+    return ntriples.replace(b" .\n", b" " + str(graph).encode("utf-8") + b" .\n")
