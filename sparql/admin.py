@@ -2,7 +2,9 @@
 
 - ``POST /admin/harvest/{source}`` (optional ``?full=true``, ``?allow_mass_delete=true``):
   202 with ``{"run_id": ...}``; 404 for an unknown source; 409 when a run of that source is
-  already queued or running; 503 when this process runs no scheduler.
+  already queued or running. Under ``meahub serve --no-scheduler`` too: the run then goes to a
+  background thread of the server (:mod:`harvester.service.ondemand`); 503 only for an app
+  built with no controller at all.
 - ``GET /admin/runs/{run_id}``: the run's status (``queued``, ``running``, then ``ok``,
   ``failed``, ``cancelled``, ``interrupted``) and, once done, its report.
 
@@ -43,7 +45,8 @@ class HarvestController(Protocol):
 
 
 def admin_routes(controller: HarvestController | None, token: str | None) -> list[Route]:
-    """The two admin routes over ``controller`` (None: no scheduler in this process)."""
+    """The two admin routes over ``controller`` (the scheduler, or the on-demand runs of a
+    server without one; None: this app cannot harvest)."""
     return [
         Route(
             "/admin/harvest/{source}",
@@ -86,7 +89,7 @@ def _refusal(request: Request, token: str | None) -> Response | None:
 def _harvest(controller: HarvestController | None) -> Endpoint:
     def harvest(request: Request) -> Response:
         if controller is None:
-            return _error(503, "this server runs no scheduler (--no-scheduler)")
+            return _error(503, "this application was built without a harvest controller")
         source = request.path_params["source"]
         try:
             run_id = controller.trigger(

@@ -1,5 +1,8 @@
 """``meahub serve``: the SPARQL endpoint and, unless disabled, scheduled harvests, in one process.
 
+With ``--no-scheduler`` nothing is scheduled, but the admin API still harvests: the runs it asks
+for go to a background thread of this process (:mod:`harvester.service.ondemand`).
+
 The embedded store allows one writing process, so scheduled harvests run in this process (on the
 scheduler's executor thread, one run at a time; see :mod:`harvester.service.scheduler`) rather than
 in a second one. The scheduler starts and stops with the application's lifespan: on SIGTERM (or
@@ -24,6 +27,7 @@ from starlette.applications import Starlette
 from sparql import create_app
 from sparql.admin import admin_routes
 
+from .ondemand import OnDemandService, on_demand_status
 from .runtime import Runtime
 from .scheduler import HarvestService
 from .status import status_snapshot
@@ -35,12 +39,13 @@ log = logging.getLogger(__name__)
 
 def build_app(runtime: Runtime, service: HarvestService | None) -> Starlette:
     """The application over the runtime's store, with the admin API and, when ``service`` is
-    given, the scheduler started and stopped by the lifespan."""
+    given (the scheduler, or an :class:`OnDemandService`), the service started and stopped by
+    the lifespan; None: the admin API cannot harvest (503)."""
     server = runtime.settings.server
     app = create_app(
         runtime.store,
         server,
-        status=lambda: status_snapshot(runtime, service),
+        status=lambda: _status(runtime, service),
         extra_routes=admin_routes(service, server.admin_token),
     )
     if service is not None:
@@ -48,8 +53,14 @@ def build_app(runtime: Runtime, service: HarvestService | None) -> Starlette:
     return app
 
 
+def _status(runtime: Runtime, service: HarvestService | None) -> dict[str, object]:
+    if isinstance(service, OnDemandService):
+        return on_demand_status(runtime, service)
+    return status_snapshot(runtime, service)
+
+
 def _run_with_lifespan(app: Starlette, service: HarvestService) -> None:
-    """Wrap the app's own lifespan (query workers): the scheduler starts after it is up and
+    """Wrap the app's own lifespan (query workers): the service starts after it is up and
     stops (interrupting a run) before it goes down."""
     inner = app.router.lifespan_context
 
@@ -60,7 +71,7 @@ def _run_with_lifespan(app: Starlette, service: HarvestService) -> None:
             try:
                 yield
             finally:
-                log.info("stopping the scheduler (a running harvest is interrupted)")
+                log.info("stopping the harvests (a running one is interrupted)")
                 await anyio.to_thread.run_sync(service.stop)
 
     app.router.lifespan_context = lifespan
@@ -68,7 +79,7 @@ def _run_with_lifespan(app: Starlette, service: HarvestService) -> None:
 
 def serve(runtime: Runtime, *, host: str, port: int, scheduler: bool = True) -> None:
     """Serve until SIGTERM or SIGINT."""
-    service = HarvestService(runtime) if scheduler else None
+    service = HarvestService(runtime) if scheduler else OnDemandService(runtime)
     app = build_app(runtime, service)
     _access_logging()
     previous = signal.signal(signal.SIGTERM, _terminated)
