@@ -7,11 +7,13 @@ lifespan events, and the store's owner (``meahub serve``) decides when it is ope
 
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
-from collections.abc import Callable, Sequence
+from collections.abc import AsyncIterator, Callable, Sequence
 from typing import Any
 
+import anyio
 from starlette.applications import Starlette
 from starlette.middleware import Middleware
 from starlette.requests import Request
@@ -26,7 +28,8 @@ from .endpoint import SparqlEndpoint, preflight_endpoint
 from .fastpath import SparqlFastPath
 from .feed import feed_routes
 from .operations import Operations
-from .public import with_public_routes
+from .pages.warm import Warmer
+from .public import site_pages, with_public_routes
 from .search import search_routes
 
 __all__ = ["create_app"]
@@ -34,6 +37,7 @@ __all__ = ["create_app"]
 log = logging.getLogger(__name__)
 
 StatusCallable = Callable[[], dict[str, Any]]
+Lifespan = Callable[[Starlette], contextlib.AbstractAsyncContextManager[None]]
 
 
 def create_app(
@@ -64,15 +68,35 @@ def create_app(
         *extra_routes,
     ]
     handlers = {QueryError: _query_error, StoreError: _store_error}
-    return Starlette(
-        routes=with_public_routes(routes, store, settings, status),
+    pages = site_pages(store, settings)
+    warmer = pages.warmer()
+    app = Starlette(
+        routes=with_public_routes(routes, store, settings, status, pages),
         exception_handlers=handlers,
         middleware=[
             Middleware(SparqlFastPath, endpoint=endpoint, preflight=preflight, metrics=ops.metrics),
             *ops.middleware(),
         ],
-        lifespan=ops.lifespan,
+        lifespan=_with_warmer(ops.lifespan, warmer),
     )
+    app.state.pages, app.state.warmer = pages, warmer
+    return app
+
+
+def _with_warmer(inner: Lifespan, warmer: Warmer) -> Lifespan:
+    """``inner`` (the query workers), and the pages' warmer thread while the app runs (issue 16:
+    a new store generation's gap and target data is computed before the first request)."""
+
+    @contextlib.asynccontextmanager
+    async def lifespan(app: Starlette) -> AsyncIterator[None]:
+        async with inner(app):
+            warmer.start()
+            try:
+                yield
+            finally:
+                await anyio.to_thread.run_sync(warmer.stop)
+
+    return lifespan
 
 
 async def _query_error(request: Request, exc: Exception) -> Response:

@@ -25,7 +25,12 @@ from .pages import SitePages
 from .query_page import query_page_routes
 from .void import void_routes
 
-__all__ = ["with_public_routes"]
+__all__ = ["site_pages", "with_public_routes"]
+
+
+def site_pages(store: StoreBackend, settings: ServerSettings) -> SitePages:
+    """The analyst pages over ``store``."""
+    return SitePages(store, Linker(settings.base_iri), timeout=settings.query_timeout)
 
 
 def with_public_routes(
@@ -33,10 +38,12 @@ def with_public_routes(
     store: StoreBackend,
     settings: ServerSettings,
     status: Callable[[], dict[str, Any]] | None = None,
+    pages: SitePages | None = None,
 ) -> list[BaseRoute]:
-    """``routes`` with the public pages before them and the IRI fallback after them."""
+    """``routes`` with the public pages before them and the IRI fallback after them;
+    ``pages`` (:func:`site_pages`) when the caller also runs their warmer."""
     linker = Linker(settings.base_iri)
-    pages = SitePages(store, linker, timeout=settings.query_timeout)
+    pages = pages if pages is not None else site_pages(store, settings)
     return [
         *query_page_routes(),
         *pages.routes(LinkedData(store, linker, pages)),

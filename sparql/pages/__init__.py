@@ -9,6 +9,6 @@ sanitiser of source HTML (:mod:`.sanitize`), and the wiring (:mod:`.site`).
 from __future__ import annotations
 
 from .params import BadParameter
-from .site import GAP_FORMATS, SitePages
+from .site import DECISION_PATH, GAP_FORMATS, SitePages
 
-__all__ = ["GAP_FORMATS", "BadParameter", "SitePages"]
+__all__ = ["DECISION_PATH", "GAP_FORMATS", "BadParameter", "SitePages"]

@@ -115,7 +115,9 @@ class GenerationCache:
 
     ``version`` returns the store's version tag (see :class:`sparql.caching.StoreVersion`); when
     it changes, everything cached is dropped. At most ``size`` keys are kept (least recently used
-    go first). Two requests for the same missing key may both compute it: the work is a read.
+    go first). Misses are single-flight: concurrent requests for the same missing key at one
+    version compute it once, the others wait for that computation (and get its value, or its
+    exception).
     """
 
     def __init__(self, version: Callable[[], str], size: int = 64) -> None:
@@ -123,9 +125,11 @@ class GenerationCache:
         self.size = size
         self._tag = ""
         self._values: OrderedDict[tuple[Any, ...], Any] = OrderedDict()
+        self._flights: dict[tuple[str, tuple[Any, ...]], _Flight] = {}
         self._lock = threading.Lock()
         self.hits = 0
-        self.misses = 0
+        self.misses = 0  # computations
+        self.shared = 0  # misses that waited for another thread's computation
 
     def get(self, key: tuple[Any, ...], compute: Callable[[], T]) -> T:
         """The cached value of ``key`` at the current version, computed once if missing."""
@@ -138,14 +142,65 @@ class GenerationCache:
                 self._values.move_to_end(key)
                 self.hits += 1
                 return self._values[key]  # type: ignore[no-any-return]
-            self.misses += 1
-        value = compute()
+            flight = self._flights.get((tag, key))
+            leader = flight is None
+            if flight is None:
+                flight = self._flights[(tag, key)] = _Flight()
+                self.misses += 1
+            else:
+                self.shared += 1
+        if not leader:
+            return flight.wait()  # type: ignore[no-any-return]
+        return self._lead(tag, key, flight, compute)
+
+    def has(self, key: tuple[Any, ...]) -> bool:
+        """Whether ``key`` is cached at the current version (nothing is computed)."""
+        tag = self.version()
+        with self._lock:
+            return tag == self._tag and key in self._values
+
+    def _lead(self, tag: str, key: tuple[Any, ...], flight: _Flight, compute: Callable[[], T]) -> T:
+        try:
+            value = compute()
+        except BaseException as exc:
+            self._land(tag, key)
+            flight.fail(exc)
+            raise
         with self._lock:
             if tag == self._tag:
                 self._values[key] = value
                 while len(self._values) > self.size:
                     self._values.popitem(last=False)
+        self._land(tag, key)
+        flight.done(value)
         return value
+
+    def _land(self, tag: str, key: tuple[Any, ...]) -> None:
+        with self._lock:
+            self._flights.pop((tag, key), None)
+
+
+class _Flight:
+    """One computation of a cache key that other threads may wait for."""
+
+    def __init__(self) -> None:
+        self._event = threading.Event()
+        self._value: Any = None
+        self._error: BaseException | None = None
+
+    def done(self, value: Any) -> None:
+        self._value = value
+        self._event.set()
+
+    def fail(self, error: BaseException) -> None:
+        self._error = error
+        self._event.set()
+
+    def wait(self) -> Any:
+        self._event.wait()
+        if self._error is not None:
+            raise self._error
+        return self._value
 
 
 _LABEL_PROPERTIES = (

@@ -16,9 +16,10 @@ first reader after a harvest pays for it, the others do not.
 
 from __future__ import annotations
 
+import functools
 import logging
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from typing import TYPE_CHECKING
 
 import pyoxigraph as ox
@@ -54,11 +55,12 @@ from .reading import GenerationCache, Reader
 from .scheme import AICHI_SCHEME, AichiTarget, aichi_targets, target_number
 from .target import Filters, TargetData, load_target_data, render_target, render_targets
 from .treaty import load_latest, load_treaty, load_year, render_treaty
+from .warm import Warmer
 
 if TYPE_CHECKING:
     from ..linked_data import LinkedData
 
-__all__ = ["GAP_FORMATS", "SitePages"]
+__all__ = ["DECISION_PATH", "GAP_FORMATS", "SitePages"]
 
 log = logging.getLogger(__name__)
 
@@ -78,6 +80,8 @@ _GAP_LABELS = {"csv": "CSV", "json": "JSON", "turtle": "Turtle", "jsonld": "JSON
                "ntriples": "N-Triples", "rdfxml": "RDF/XML"}  # fmt: skip
 _VARY = {"Vary": "Accept, Accept-Language"}
 _QB = "http://purl.org/linked-data/cube#"
+#: the path, under ``base_iri``, of every minted decision IRI (``mappings/*/decisions.toml``)
+DECISION_PATH = "decision/"
 
 
 class SitePages:
@@ -93,6 +97,9 @@ class SitePages:
         self.version = StoreVersion(store)
         self.cache = GenerationCache(lambda: self.version.current()[0], size=512)
         self.revalidator = Revalidator(self.version)
+        #: where decisions are minted (every mapping of ``mea:Decision``: ``{base}decision/``);
+        #: other minted IRIs get the generic page without asking the store whether they are one
+        self.decisions_at = linker.base_iri + DECISION_PATH
 
     # -- data, cached per generation ---------------------------------------------------------
 
@@ -104,6 +111,17 @@ class SitePages:
 
     def target_data(self, target: AichiTarget) -> TargetData:
         return self.cache.get(("target", target.iri), lambda: load_target_data(self.reader, target))
+
+    def warm_steps(self) -> Iterator[Callable[[], object]]:
+        """What a new store generation should have computed before anyone asks: the gap
+        data, then each Aichi target's data (the slow pages; see :mod:`sparql.pages.warm`)."""
+        yield self.gap_data
+        for target in self.targets():
+            yield functools.partial(self.target_data, target)
+
+    def warmer(self) -> Warmer:
+        """A :class:`Warmer` of these pages (started and stopped by the application)."""
+        return Warmer(lambda: self.version.current()[0], self.warm_steps)
 
     # -- pages of IRIs (asked by LinkedData for HTML) ------------------------------------------
 
@@ -129,7 +147,7 @@ class SitePages:
             return self._target
         if iri == AICHI_SCHEME:
             return self._targets
-        if iri.startswith(self.linker.base_iri):
+        if iri.startswith(self.decisions_at):
             return self._decision
         return None
 
