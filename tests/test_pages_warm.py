@@ -130,7 +130,7 @@ def site(tmp_path: Path) -> Iterator[PagesSite]:
 def _add_decision(site: PagesSite) -> None:
     graph = "http://hub.test/graph/fx/decisions/warm"
     decision = ox.NamedNode("http://hub.test/decision/fx/warm")
-    facts = [
+    facts: list[tuple[ox.NamedNode, ox.NamedNode | ox.Literal]] = [
         (
             ox.NamedNode("http://www.w3.org/1999/02/22-rdf-syntax-ns#type"),
             ox.NamedNode(MEA + "Decision"),
