@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from pathlib import Path
 
 import httpx
 import pytest
@@ -12,9 +13,11 @@ from starlette.testclient import TestClient
 
 from harvester.demo import Dataset
 from harvester.feed import attach
-from harvester.models import RunStatus
+from harvester.feed.follow import Follower
+from harvester.models import RunStatus, SourceReport
 from harvester.service.runtime import Runtime
 from harvester.settings import ServerSettings, SourceConfig, settings_from_mapping
+from harvester.sources import LdesSource, open_source
 from sparql import create_app
 
 from .conftest import HUB, Hub, provider
@@ -256,3 +259,136 @@ def test_an_ldes_source_needs_only_name_kind_and_url() -> None:
     table = {"name": "pub", "kind": "ldes", "url": f"{PUB}ldes"}
     config = settings_from_mapping({"sources": [table]}).sources[0]
     assert config.kind == "ldes"
+
+
+def _pages(relations: dict[int, list[int]], members: dict[int, str]) -> Publisher:
+    """Pages ``n`` with the members ``members[n]`` and relations to ``relations[n]``."""
+    pages = {f"{PUB}ldes": _stream()}
+    for n, body in members.items():
+        text = _page(n, body, None)
+        for following in relations.get(n, []):
+            text += (
+                f"\n<{PUB}page/{n}> tree:relation [ a tree:Relation ; "
+                f"tree:node <{PUB}page/{following}> ] ."
+            )
+        pages[f"{PUB}page/{n}"] = text
+    return Publisher(pages)
+
+
+def test_every_relation_of_a_page_is_followed_once(hub_b: Runtime) -> None:
+    publisher = _pages(
+        {1: [2, 3], 2: [3]},  # page 3 is reached twice: read once
+        {1: _member(1, "a"), 2: _member(2, "b"), 3: _member(3, "c") + _member(4, "a", "Update")},
+    )
+    report = _follow(hub_b, publisher)
+    assert report.status is RunStatus.OK, report.error  # type: ignore[attr-defined]
+    assert (report.counts["added"], report.counts["updated"]) == (3, 1)  # type: ignore[attr-defined]
+    assert _titles(hub_b) == {
+        f"{PUB}record/a": "record a v4",
+        f"{PUB}record/b": "record b v2",
+        f"{PUB}record/c": "record c v3",
+    }
+    # the newest page stays the one read next: members added to it later are applied
+    publisher.pages[f"{PUB}page/3"] = _page(3, _member(3, "c") + _member(5, "d"), None)
+    again = _follow(hub_b, publisher)
+    assert (again.counts["added"], sum(again.counts.values())) == (1, 1)  # type: ignore[attr-defined]
+
+
+def test_a_run_is_described_in_the_store_with_its_requests(hub_b: Runtime) -> None:
+    from harvester.history import recent_runs
+
+    publisher = _pages({1: [2]}, {1: _member(1, "a"), 2: _member(2, "b")})
+    seen: list[str] = []
+    handle = publisher.handle
+
+    def counting(request: httpx.Request) -> httpx.Response:
+        seen.append(str(request.url))
+        return handle(request)
+
+    publisher.handle = counting  # type: ignore[method-assign]
+    report = _follow(hub_b, publisher)
+    assert report.requests == len(seen) >= 3  # type: ignore[attr-defined]  # stream, two pages
+    (run,) = recent_runs(hub_b.store, HUB_B, "pub")
+    assert (run["run_id"], run["status"]) == (report.run_id, "ok")  # type: ignore[attr-defined]
+    assert run["counts"]["added"] == 2
+    failed = _follow(hub_b, Publisher({}))  # the stream is gone: a failed run, described too
+    assert failed.status is RunStatus.FAILED  # type: ignore[attr-defined]
+    newest = recent_runs(hub_b.store, HUB_B, "pub")[0]
+    assert (newest["status"], newest["error"]) == ("failed", failed.error)  # type: ignore[attr-defined]
+
+
+def _follower(
+    b: Runtime, publisher: Publisher, members: int
+) -> tuple[Follower, Callable[[], SourceReport]]:
+    """A follower committing every ``members`` members (and never for time)."""
+    table = {"name": "pub", "kind": "ldes", "url": f"{PUB}ldes", "rate": 0, "retries": 0}
+    config = settings_from_mapping({"sources": [table]}).sources[0]
+    source = open_source(config, user_agent="test", transport=httpx.MockTransport(publisher.handle))
+    assert isinstance(source, LdesSource)
+    follower = Follower(b.store, b.state, HUB_B, commit_members=members, commit_seconds=3600)
+    return follower, lambda: follower.follow(config, source)
+
+
+def _numbered(first: int, last: int) -> str:
+    return "".join(_member(n, f"r{n}") for n in range(first, last + 1))
+
+
+def test_members_are_committed_in_batches_not_per_page(hub_b: Runtime) -> None:
+    publisher = _pages(
+        {1: [2], 2: [3]}, {1: _numbered(1, 20), 2: _numbered(21, 40), 3: _numbered(41, 59)}
+    )
+    follower, follow = _follower(hub_b, publisher, 25)
+    before = hub_b.store.version
+    report = follow()
+    assert report.counts["added"] == 59
+    # members 25 and 50 close a batch, the run's end the third: three writes, not one per page
+    assert follower.commits == 3
+    assert hub_b.store.version - before == 3
+
+
+class Crash(BaseException):
+    """Stands for kill -9: nothing after it runs (no commit, no report)."""
+
+
+def test_a_crash_repeats_only_what_was_not_committed(hub_b: Runtime) -> None:
+    publisher = _pages(
+        {1: [2], 2: [3]}, {1: _numbered(1, 20), 2: _numbered(21, 40), 3: _numbered(41, 59)}
+    )
+    handle = publisher.handle
+
+    def crashing(request: httpx.Request) -> httpx.Response:
+        if request.url.path.endswith("/page/3"):
+            raise Crash
+        return handle(request)
+
+    publisher.handle = crashing  # type: ignore[method-assign]
+    _, follow = _follower(hub_b, publisher, 25)
+    with pytest.raises(Crash):
+        follow()
+    assert len(_titles(hub_b)) == 25  # the batch closed by member 25; 26 to 40 were lost
+    publisher.handle = handle  # type: ignore[method-assign]
+    _, follow = _follower(hub_b, publisher, 25)
+    report = follow()
+    assert (report.counts["added"], report.counts["updated"]) == (34, 0)
+    assert len(_titles(hub_b)) == 59
+
+
+def test_remap_skips_an_ldes_source_and_says_why(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from harvester.service.cli import main
+
+    config = tmp_path / "meahub.toml"
+    config.write_text(
+        f'[store]\npath = "{tmp_path / "store"}"\n[server]\nbase_iri = "{HUB_B}"\n'
+        '[[sources]]\nname = "own"\nkind = "informea-odata"\nurl = "http://own.test/x.svc"\n'
+        f'[[sources]]\nname = "pub"\nkind = "ldes"\nurl = "{PUB}ldes"\n',
+        encoding="utf-8",
+    )
+    assert main(["remap", "--config", str(config)]) == 0
+    out = " ".join(capsys.readouterr().out.split())
+    assert "own" in out and "ok" in out  # the other source remapped
+    assert "skipped 1 source(s): pub: kind ldes mirrors another hub" in out
+    assert main(["remap", "--config", str(config), "--source", "pub"]) == 0
+    out = " ".join(capsys.readouterr().out.split())
+    assert "harvest summary" not in out and "nothing to remap" in out

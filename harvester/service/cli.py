@@ -221,7 +221,8 @@ def _add_remap(sub: _Subparsers) -> None:
         "remap",
         "re-map kept raw payloads with the current mappings",
         "Applies changed mappings to the raw payloads kept from earlier harvests, without\n"
-        "asking the providers again.",
+        "asking the providers again. Sources of kind ldes (mirrors of another hub) are\n"
+        "skipped: they keep no payloads.",
         "meahub remap --source ramsar",
     )
     _common(p)
@@ -389,11 +390,26 @@ def cmd_status(args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
+#: what ``meahub remap`` says of a source it skips
+MIRROR_SKIPPED = (
+    "kind ldes mirrors another hub's change feed as published: no raw payloads, no mappings, "
+    "nothing to remap (remap the hub it follows; its feed brings the changes here)"
+)
+
+
 def cmd_remap(args: argparse.Namespace, settings: Settings) -> int:
     _require_sources(settings)
     with Runtime.open(settings) as runtime:
-        reports = [runtime.remap(config) for config in runtime.selected(args.source)]
-    print_reports(output_console(), reports)
+        selected = runtime.selected(args.source)
+        mirrors = [config.name for config in selected if config.kind == "ldes"]
+        reports = [runtime.remap(c) for c in selected if c.name not in mirrors]
+    console = output_console()
+    if reports:
+        print_reports(console, reports)
+    if mirrors:
+        console.print(
+            Text(f"skipped {len(mirrors)} source(s): {', '.join(mirrors)}: {MIRROR_SKIPPED}")
+        )
     return 1 if any(r.status is not RunStatus.OK for r in reports) else 0
 
 
