@@ -2,7 +2,8 @@
 
 ``/.well-known/void`` (Turtle, JSON-LD, N-Triples, RDF/XML or HTML by content negotiation)
 describes ``{base}.well-known/void#dataset``: title, publisher and licence from ``[server]``,
-the SPARQL endpoint, the dumps as DCAT distributions, record counts per class, and one
+its size (``void:triples``: the store's quads but the change feed's own graphs), the SPARQL
+endpoint, the dumps as DCAT distributions, record counts per class, and one
 ``void:subset`` per harvested source with its counts and freshness: the last harvest run that
 changed it (the ``prov:Activity`` graphs) and the last successful harvest (the status callable).
 
@@ -35,6 +36,7 @@ from starlette.requests import Request
 from starlette.responses import FileResponse, PlainTextResponse, Response
 from starlette.routing import Route
 
+from harvester.feed import FeedTerms, feed_quads
 from harvester.settings import ServerSettings
 from harvester.store.api import StoreBackend
 from harvester.store.dumps import (
@@ -177,10 +179,15 @@ class VoidBuilder:
         yield _t(ds, VOID + "sparqlEndpoint", ox.NamedNode(self.base + "sparql"))
         yield _t(ds, VOID + "uriSpace", ox.Literal(self.base))
         yield _t(ds, VOID + "vocabulary", ox.NamedNode(MEA.rstrip("#")))
-        yield _t(ds, VOID + "triples", _integer(len(self.store)))
+        yield _t(ds, VOID + "triples", _integer(self._triples()))
         yield _t(ds, VOID + "rootResource", ox.NamedNode(MEA.rstrip("#")))
         if latest:
             yield _t(ds, DCTERMS + "modified", _datetime(latest))
+
+    def _triples(self) -> int:
+        """The dataset's quads: the store's but the change feed's own graphs (issue 15: its
+        members repeat the records' triples, as versions; the feed is served at /ldes)."""
+        return len(self.store) - feed_quads(self.store, FeedTerms(self.base))
 
     def _publisher(self) -> Iterator[ox.Triple]:
         publisher = ox.NamedNode(self.document + "#publisher")

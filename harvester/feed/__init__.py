@@ -4,7 +4,7 @@ immutable member of a Linked Data Event Stream, written in the same commit as th
 
 from __future__ import annotations
 
-from .pages import FeedPage, FeedReader, Member
+from .pages import FeedPage, FeedReader, Member, feed_quads
 from .recorder import FeedHook, Retention, attach, attach_feed
 from .terms import FeedTerms
 
@@ -17,4 +17,5 @@ __all__ = [
     "Retention",
     "attach",
     "attach_feed",
+    "feed_quads",
 ]

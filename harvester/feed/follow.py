@@ -45,16 +45,13 @@ from ..state import HarvestState
 from ..store.api import StoreBackend
 from ..store.writer import ChangeWriter
 from ..vocab import MEA
-from .terms import value_of
+from .terms import FOLLOW_APPLIED, FOLLOW_DONE, FOLLOW_PAGE, value_of
 
 __all__ = ["Follower", "Position"]
 
 log = logging.getLogger(__name__)
 
 _HARVEST_SOURCE = MEA + "harvestSource"
-_FOLLOW_PAGE = MEA + "followPage"
-_FOLLOW_APPLIED = MEA + "followApplied"
-_FOLLOW_DONE = MEA + "followDone"
 #: the entity segment of a followed record's graph
 ENTITY = "ldes"
 #: members applied per commit at most
@@ -164,13 +161,13 @@ class Follower:
     def position(self, source: str) -> Position:
         position = Position()
         for quad in self.store.graph_quads(self.position_graph(source)):
-            if quad.predicate.value == _FOLLOW_PAGE:
+            if quad.predicate.value == FOLLOW_PAGE:
                 # the page read next, then the pages queued after it (IRIs hold no space)
                 page, *position.queue = value_of(quad.object).split()
                 position.page = page
-            elif quad.predicate.value == _FOLLOW_APPLIED:
+            elif quad.predicate.value == FOLLOW_APPLIED:
                 position.applied.add(value_of(quad.object))
-            elif quad.predicate.value == _FOLLOW_DONE:
+            elif quad.predicate.value == FOLLOW_DONE:
                 position.done.add(value_of(quad.object))
         return position
 
@@ -354,13 +351,13 @@ class Follower:
     def _position_quads(self, position: Position, source: str) -> list[ox.Quad]:
         node = ox.NamedNode(self.position_graph(source))
         pages = " ".join([position.page or "", *position.queue])
-        quads = [ox.Quad(node, ox.NamedNode(_FOLLOW_PAGE), ox.Literal(pages))]
+        quads = [ox.Quad(node, ox.NamedNode(FOLLOW_PAGE), ox.Literal(pages))]
         quads.extend(
-            ox.Quad(node, ox.NamedNode(_FOLLOW_APPLIED), ox.Literal(m))
+            ox.Quad(node, ox.NamedNode(FOLLOW_APPLIED), ox.Literal(m))
             for m in sorted(position.applied)
         )
         quads.extend(
-            ox.Quad(node, ox.NamedNode(_FOLLOW_DONE), ox.Literal(p)) for p in sorted(position.done)
+            ox.Quad(node, ox.NamedNode(FOLLOW_DONE), ox.Literal(p)) for p in sorted(position.done)
         )
         return quads
 

@@ -15,9 +15,15 @@ import pyoxigraph as ox
 
 from ..store.api import StoreBackend
 from .recorder import FeedState, commits, read_state
-from .terms import FEED_KIND, FEED_PAYLOAD, FEED_RECORD, FeedTerms, value_of
+from .terms import FEED_KIND, FEED_PAYLOAD, FEED_PREDICATES, FEED_RECORD, FeedTerms, value_of
 
-__all__ = ["FeedPage", "FeedReader", "Member"]
+__all__ = ["FeedPage", "FeedReader", "Member", "feed_quads"]
+
+_FEED_QUADS = """SELECT (COUNT(*) AS ?n) WHERE {
+  VALUES ?p { %s }
+  GRAPH ?g { ?s ?p ?o }
+  FILTER(STRSTARTS(STR(?g), %s))
+}"""
 
 
 @dataclass(frozen=True)
@@ -89,6 +95,17 @@ class FeedReader:
             for t in ox.parse(payload.encode("utf-8"), format=ox.RdfFormat.N_TRIPLES)
         )
         return Member(number, record, _time_of(number, times), kind, triples)
+
+
+def feed_quads(store: StoreBackend, terms: FeedTerms) -> int:
+    """The quads of the feed's own graphs (not part of the dataset they describe). Counted per
+    predicate of theirs (an index range each), not by scanning every graph of the store."""
+    predicates = " ".join(str(ox.NamedNode(p)) for p in FEED_PREDICATES)
+    # the prefix written by pyoxigraph's serialiser (escaped), from [server] base_iri
+    prefix = str(ox.Literal(terms.feed_graph_prefix))
+    rows = store.query(_FEED_QUADS % (predicates, prefix))
+    assert isinstance(rows, ox.QuerySolutions)
+    return sum(int(row["n"].value) for row in rows)
 
 
 def _times(found: list[tuple[int, int, datetime]]) -> list[tuple[int, datetime]]:

@@ -8,7 +8,7 @@ import pyoxigraph as ox
 
 from ..vocab import MEA
 
-__all__ = ["AS", "LDES", "TREE", "FeedTerms", "record_of_graph", "value_of"]
+__all__ = ["AS", "FEED_PREDICATES", "LDES", "TREE", "FeedTerms", "record_of_graph", "value_of"]
 
 LDES = "https://w3id.org/ldes#"
 TREE = "https://w3id.org/tree#"
@@ -30,6 +30,28 @@ FEED_LAST = MEA + "feedLast"
 FEED_PAGE_SIZE = MEA + "feedPageSize"
 FEED_FIRST_KEPT = MEA + "feedFirstKept"
 FEED_RETENTION = MEA + "feedRetention"
+#: predicates of a follower's position (harvester.feed.follow)
+FOLLOW_PAGE = MEA + "followPage"
+FOLLOW_APPLIED = MEA + "followApplied"
+FOLLOW_DONE = MEA + "followDone"
+#: every predicate of the feed's own graphs (``{base}feed/...``): members, commits (with their
+#: ``prov:generatedAtTime``), the state, followers' positions
+FEED_PREDICATES = (
+    FEED_RECORD,
+    FEED_KIND,
+    FEED_PAYLOAD,
+    FEED_FIRST,
+    FEED_LAST,
+    "http://www.w3.org/ns/prov#generatedAtTime",
+    FEED_COUNT,
+    FEED_TIME,
+    FEED_PAGE_SIZE,
+    FEED_FIRST_KEPT,
+    FEED_RETENTION,
+    FOLLOW_PAGE,
+    FOLLOW_APPLIED,
+    FOLLOW_DONE,
+)
 
 
 @dataclass(frozen=True)
@@ -66,8 +88,13 @@ class FeedTerms:
     def graph_prefix(self) -> str:
         return f"{self.base_iri}graph/"
 
+    @property
+    def feed_graph_prefix(self) -> str:
+        """Every graph of the feed (members, commits, state, followers' positions) starts so."""
+        return f"{self.base_iri}feed/"
+
     def is_feed_graph(self, graph: str) -> bool:
-        return graph.startswith(f"{self.base_iri}feed/")
+        return graph.startswith(self.feed_graph_prefix)
 
 
 def record_of_graph(graph: str, prefix: str) -> str | None:
