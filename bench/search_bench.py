@@ -3,18 +3,23 @@ replaces, on the same store; index build time; the cost the index adds to a harv
 
 Runnable alone: ``python -m bench.search_bench [--decisions N] [--repeat R]``. It generates
 demo decisions (``harvester.demo``), harvests them from the demo OData provider (in-process,
-``httpx.MockTransport``) into two on-disk stores, one with the index kept and one without
-(the difference is the cost added to a harvest), rebuilds the index (``meahub reindex``'s
-work: the build time), then times each query ``--repeat`` times both ways: the index
-(:func:`harvester.search.search`, first 10 hits with snippets, plus the total) and the
-scan (``FILTER(CONTAINS(LCASE(?text), "..."))`` over titles, summaries and content, all
-answers read). Writes ``bench/results/search.json`` and ``search.md``.
+``httpx.MockTransport``) into two new on-disk stores, ``[search] enabled = false`` and true
+(the difference is the cost the index adds to a harvest: :func:`harvest_cost`), then on the
+indexed one (:func:`measure`) rebuilds the index (``meahub reindex``'s work: the build time)
+and times each query ``--repeat`` times both ways: the index (:func:`harvester.search.search`,
+first 10 hits with snippets, plus the total) and the scan (``FILTER(CONTAINS(LCASE(?text),
+"..."))`` over titles, summaries and content, all answers read). Writes
+``bench/results/search.json`` and ``search.md``.
+
+In ``make bench`` (``bench.suite``) :func:`measure` runs on the suite's own harvested store (the
+default scale) and :func:`harvest_cost` at ``--search-decisions``.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import shutil
 import statistics
 import tempfile
 import time
@@ -25,7 +30,7 @@ import httpx
 from harvester.demo import ODataProvider, generate_dataset
 from harvester.search import SearchRequest, attach, reader_generation, reindex, search
 from harvester.service.runtime import Runtime
-from harvester.settings import settings_from_mapping
+from harvester.settings import load_settings, settings_from_mapping
 
 RESULTS = Path(__file__).resolve().parent / "results"
 PROVIDER = "http://bench.test/informea.svc"
@@ -40,9 +45,9 @@ SELECT DISTINCT ?d WHERE {{
 }}"""
 
 
-def _runtime(folder: Path) -> Runtime:
+def _runtime(folder: Path, *, index: bool = True) -> Runtime:
     store = {"path": str(folder / "store"), "state_dir": str(folder / "state")}
-    return Runtime.open(settings_from_mapping({"store": store}))
+    return Runtime.open(settings_from_mapping({"store": store, "search": {"enabled": index}}))
 
 
 def _harvest(runtime: Runtime, decisions: int) -> float:
@@ -80,38 +85,56 @@ def _time(action: object, repeat: int) -> list[float]:
 
 
 def run(decisions: int, repeat: int) -> dict[str, object]:
+    """Alone: :func:`harvest_cost` at ``decisions``, then :func:`measure` on the indexed store."""
     with tempfile.TemporaryDirectory() as tmp:
-        plain = _runtime(Path(tmp) / "plain")
-        plain.store.publish_hook = None  # type: ignore[union-attr]  # no index kept
+        cost = harvest_cost(Path(tmp), decisions)
+        with _runtime(Path(tmp) / "indexed") as runtime:
+            return cost | measure(runtime, repeat)
+
+
+def harvest_cost(folder: Path, decisions: int) -> dict[str, object]:
+    """The same generated decisions harvested into two new on-disk stores, ``[search]
+    enabled = false`` then true: the harvest's seconds without and with the index (the
+    indexed store is left in ``folder/indexed``)."""
+    with _runtime(folder / "plain", index=False) as plain:
         without = _harvest(plain, decisions)
-        plain.close()
-        runtime = _runtime(Path(tmp) / "indexed")
+    shutil.rmtree(folder / "plain")
+    with _runtime(folder / "indexed") as runtime:
         with_index = _harvest(runtime, decisions)
-        started = time.perf_counter()
-        records = reindex(runtime.store)
-        build = time.perf_counter() - started
-        index = attach(runtime.store)
-        assert index is not None
-        generation = reader_generation(runtime.store)
-        rows = []
-        for text in QUERIES:
-            request = SearchRequest(text, limit=10)
-            total = search(index, generation, request).total
-            searched = _time(lambda r=request: search(index, generation, r), repeat)
-            query = SCAN.format(word=text)
-            scanned = _time(lambda q=query: list(runtime.store.query(q)), repeat)  # type: ignore[arg-type]
-            matches = len(list(runtime.store.query(query)))  # type: ignore[arg-type]
-            rows.append(_row(text, total, matches, searched, scanned))
-        runtime.close()
     return {
         "decisions": decisions,
-        "records_indexed": records,
-        "index_build_s": build,
         "harvest_without_index_s": without,
         "harvest_with_index_s": with_index,
         "harvest_cost": with_index / without - 1,
-        "queries": rows,
     }
+
+
+def measure_store_dir(store_dir: Path, repeat: int) -> dict[str, object]:
+    """:func:`measure` on the store whose config is ``store_dir/meahub.toml`` (the suite's)."""
+    settings = load_settings(store_dir / "meahub.toml")
+    with Runtime.open(settings) as runtime:
+        return measure(runtime, repeat) | {"quads": len(runtime.store)}
+
+
+def measure(runtime: Runtime, repeat: int) -> dict[str, object]:
+    """The index rebuilt (``meahub reindex``'s work: the build time), then each query
+    ``repeat`` times through the index and as the ``CONTAINS`` scan."""
+    started = time.perf_counter()
+    records = reindex(runtime.store)
+    build = time.perf_counter() - started
+    index = attach(runtime.store)
+    assert index is not None
+    generation = reader_generation(runtime.store)
+    rows = []
+    for text in QUERIES:
+        request = SearchRequest(text, limit=10)
+        total = search(index, generation, request).total
+        searched = _time(lambda r=request: search(index, generation, r), repeat)
+        query = SCAN.format(word=text)
+        scanned = _time(lambda q=query: list(runtime.store.query(q)), repeat)  # type: ignore[arg-type]
+        matches = len(list(runtime.store.query(query)))  # type: ignore[arg-type]
+        rows.append(_row(text, total, matches, searched, scanned))
+    return {"records_indexed": records, "index_build_s": build, "queries": rows}
 
 
 def _row(
@@ -128,14 +151,49 @@ def _row(
     }
 
 
+def verdicts(result: dict[str, object]) -> list[dict[str, object]]:
+    """The suite's rows: p50/p95 of the searches, their speed-up over the scan, the build
+    time and the harvest cost (reported; the issue sets no number)."""
+    rows = result["queries"]
+    assert isinstance(rows, list)
+    worst = max(row["index"]["p95_ms"] for row in rows)
+    median = statistics.median(row["index"]["p50_ms"] for row in rows)
+    ratio = statistics.median(row["ratio_p50"] for row in rows)
+    found = [
+        ("search: p50 latency, median of the queries", median, "ms"),
+        ("search: p95 latency, worst query", worst, "ms"),
+        ("search: CONTAINS scan p50 / search p50, median of the queries", ratio, "x"),
+        ("search: index build (reindex)", result["index_build_s"], "s"),
+    ]
+    if "harvest_cost" in result:
+        cost = result["harvest_cost"]
+        assert isinstance(cost, float)
+        found.append(("search: harvest time added by the index", cost * 100, "%"))
+    return [
+        {"name": name, "value": value, "unit": unit, "target": "-", "met": None}
+        for name, value, unit in found
+    ]
+
+
 def _markdown(result: dict[str, object]) -> str:
+    lines = [f"# Search bench: {result['decisions']} decisions", "", *report_lines(result)]
+    return "\n".join(lines) + "\n"
+
+
+def report_lines(result: dict[str, object]) -> list[str]:
+    """The lines of :func:`measure` (and :func:`harvest_cost`, when ``result`` has it): also
+    the suite's section."""
     lines = [
-        f"# Search bench: {result['decisions']} decisions",
-        "",
         f"- index build (reindex): {result['index_build_s']:.2f} s for "
-        f"{result['records_indexed']} records",
-        f"- harvest without the index {result['harvest_without_index_s']:.2f} s, with it "
-        f"{result['harvest_with_index_s']:.2f} s ({result['harvest_cost']:+.0%})",
+        f"{result['records_indexed']:,} records",
+    ]
+    if "harvest_cost" in result:
+        lines.append(
+            f"- harvest of {result['decisions']:,} decisions without the index "
+            f"{result['harvest_without_index_s']:.2f} s, with it "
+            f"{result['harvest_with_index_s']:.2f} s ({result['harvest_cost']:+.0%})"
+        )
+    lines += [
         "",
         "| query | index hits | scan matches | index p50/p95 ms | scan p50/p95 ms | ratio (p50) |",
         "| --- | ---: | ---: | ---: | ---: | ---: |",
@@ -147,7 +205,7 @@ def _markdown(result: dict[str, object]) -> str:
             f"{i['p50_ms']:.2f} / {i['p95_ms']:.2f} | {s['p50_ms']:.1f} / {s['p95_ms']:.1f} | "
             f"{row['ratio_p50']:.0f}x |"
         )
-    return "\n".join(lines) + "\n"
+    return lines
 
 
 def main() -> None:

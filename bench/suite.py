@@ -18,7 +18,11 @@
    harvested store and through ``oxigraph serve`` over ``oxigraph load`` of its dump: median and
    p95 latency, throughput at concurrency 1, 8 and 32 (``bench.endpoint_bench``'s client).
    Then the analyst pages (``bench.pages_bench``, issue 16): median and p95 server time per
-   page kind over HTTP, one screenshot per kind in ``bench/results/pages/``.
+   page kind over HTTP, one screenshot per kind in ``bench/results/pages/``. Then full-text
+   search (``bench.search_bench``, issue 17) on the same store: the index rebuilt (build time),
+   p50/p95 of each search against the SPARQL ``CONTAINS`` scan it replaces (ratio); and the
+   cost the index adds to a harvest, at ``--search-decisions`` generated decisions harvested
+   with ``[search] enabled = false`` and true.
 4. Export: ``meahub export --format nquads`` of the whole harvested store, in quads/s.
 5. Remote backend: the same harvest and queries with ``oxigraph serve`` as the store (at
    ``--remote-scale`` of the default mix: SPARQL Update over HTTP is slower), ``meahub serve``
@@ -45,7 +49,14 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from bench import endpoint_bench, harvest_e2e, linking_bench, pages_bench, remote_bench
+from bench import (
+    endpoint_bench,
+    harvest_e2e,
+    linking_bench,
+    pages_bench,
+    remote_bench,
+    search_bench,
+)
 from bench.harvest_bench import TREATIES, Mix, measure_harvest
 
 RESULTS = Path(__file__).parent / "results"
@@ -240,6 +251,11 @@ def run(args: Any) -> dict[str, Any]:
         result["endpoint"] = timed(steps, "endpoint", embedded_endpoint, work / "big", dump, args)
         dump.unlink()
         result["pages"] = timed(steps, "pages", pages_bench.measure_store, work / "big", args.runs)
+        result["search"] = timed(steps, "search", search_bench.measure_store_dir, work / "big",
+                                 args.runs)  # fmt: skip
+        result["search"] |= timed(steps, "search_harvest", search_bench.harvest_cost,
+                                  work / "search", args.search_decisions)  # fmt: skip
+        shutil.rmtree(work / "search")
         result["export"] = timed(steps, "export", export, work / "big")
         shutil.rmtree(work / "big")
         remote_mix = scaled(args.remote_scale)
@@ -298,6 +314,7 @@ def verdicts(r: dict[str, Any]) -> list[dict[str, Any]]:
     ]  # fmt: skip
     rows += _endpoint_verdicts("embedded", r["endpoint"])
     rows += r.get("pages", {}).get("verdicts", [])  # issue 16's analyst pages
+    rows += search_bench.verdicts(r["search"]) if "search" in r else []  # issue 17
     remote = r["remote"]
     rows.append(target("remote: harvest records/s (smaller scale)",
                        remote["harvest"]["records_per_s"], ">= 2,000",
@@ -363,6 +380,8 @@ def report_markdown(r: dict[str, Any]) -> str:
     lines += _endpoint_section("Endpoint, remote store (oxigraph serve)", r["remote"]["endpoint"])
     if "pages" in r:
         lines += ["", "## Analyst pages (issue 16)", "", *pages_bench.report_lines(r["pages"])]
+    if "search" in r:
+        lines += ["", "## Full-text search (issue 17)", "", *search_bench.report_lines(r["search"])]
     lines += _notes()
     return "\n".join(lines) + "\n"
 
@@ -529,6 +548,8 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--runs", type=int, default=20, help="requests per query for latency")
     parser.add_argument("--seconds", type=float, default=5.0, help="per throughput level")
     parser.add_argument("--threshold", type=float, default=0.5, help="linker threshold")
+    parser.add_argument("--search-decisions", type=int, default=5000,
+                        help="generated decisions for the search index's harvest cost")  # fmt: skip
     parser.add_argument("--results", type=Path, default=RESULTS)
     parser.add_argument("--child", nargs=2, help=argparse.SUPPRESS)
     args = parser.parse_args(argv)

@@ -40,6 +40,7 @@ __all__ = [
     "HarvestSettings",
     "LinkingSettings",
     "SchedulerSettings",
+    "SearchSettings",
     "ServerSettings",
     "Settings",
     "SourceConfig",
@@ -152,6 +153,14 @@ class LinkingSettings:
 
 
 @dataclass(frozen=True, kw_only=True)
+class SearchSettings:
+    """``[search]``: the full-text index (issue 17, docs/search.md) kept with every write, or
+    not (``enabled = false``: no index is kept, ``/search`` answers 503)."""
+
+    enabled: bool = True
+
+
+@dataclass(frozen=True, kw_only=True)
 class FeedSettings:
     """``[feed]``: the change feed at ``/ldes`` (issue 15, docs/feed.md).
 
@@ -257,6 +266,7 @@ class Settings:
     linking: LinkingSettings = field(default_factory=LinkingSettings)
     scheduler: SchedulerSettings = field(default_factory=SchedulerSettings)
     feed: FeedSettings = field(default_factory=FeedSettings)
+    search: SearchSettings = field(default_factory=SearchSettings)
     sources: tuple[SourceConfig, ...] = ()
     config_path: Path | None = None
 
@@ -331,7 +341,7 @@ def settings_from_mapping(data: Mapping[str, Any], *, base_dir: Path | None = No
     """
     _check_keys(
         data,
-        {"store", "server", "harvest", "linking", "scheduler", "feed", "sources"},
+        {"store", "server", "harvest", "linking", "scheduler", "feed", "search", "sources"},
         "top level",
     )
     sources = tuple(_source(s, i) for i, s in enumerate(data.get("sources", [])))
@@ -345,6 +355,7 @@ def settings_from_mapping(data: Mapping[str, Any], *, base_dir: Path | None = No
         linking=_linking(data.get("linking", {})),
         scheduler=_scheduler(data.get("scheduler", {})),
         feed=_feed(data.get("feed", {})),
+        search=_search(data.get("search", {})),
         sources=sources,
     )
 
@@ -502,6 +513,13 @@ def _linking(table: Mapping[str, Any]) -> LinkingSettings:
     if "threshold" in table:
         values["threshold"] = _share(table["threshold"], "linking.threshold")
     return LinkingSettings(**values)
+
+
+def _search(table: Mapping[str, Any]) -> SearchSettings:
+    _check_keys(table, {"enabled"}, "[search]")
+    if "enabled" in table:
+        return SearchSettings(enabled=_typed(table, "enabled", bool, "search"))
+    return SearchSettings()
 
 
 def _feed(table: Mapping[str, Any]) -> FeedSettings:

@@ -16,7 +16,7 @@ See ``docs/search.md``.
 from __future__ import annotations
 
 from .searcher import Hit, SearchRequest, SearchResults, search
-from .sync import attach, reader_generation, reindex
+from .sync import attach, reader_generation, reindex, unavailable_reason
 
 __all__ = [
     "Hit",
@@ -26,4 +26,5 @@ __all__ = [
     "reader_generation",
     "reindex",
     "search",
+    "unavailable_reason",
 ]

@@ -75,6 +75,8 @@ def cmd_search(args: argparse.Namespace, settings: Settings) -> int:
     path = settings.store.path
     if settings.store.is_remote or path is None:
         raise ConfigError("full-text search needs the embedded store ([store] path)")
+    if not settings.search.enabled:
+        raise ConfigError("full-text search is turned off ([search] enabled = false)")
     request = SearchRequest(
         args.text,
         language=args.lang,

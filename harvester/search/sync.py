@@ -15,6 +15,7 @@ from collections.abc import Collection, Iterable, Mapping
 
 import pyoxigraph as ox
 
+from harvester.exceptions import SearchUnavailableError
 from harvester.store.api import StoreBackend
 from harvester.store.embedded import ChangeSet, MeaStore
 from harvester.vocab import MEA
@@ -22,11 +23,12 @@ from harvester.vocab import MEA
 from .documents import INDEXED_PREDICATES
 from .index import INFERRED_SUFFIX, GraphReader, SearchIndex, generation_number
 
-__all__ = ["PublishHook", "attach", "reader_generation", "reindex"]
+__all__ = ["PublishHook", "attach", "reader_generation", "reindex", "unavailable_reason"]
 
 log = logging.getLogger(__name__)
 
 _INDEXES: weakref.WeakKeyDictionary[MeaStore, SearchIndex] = weakref.WeakKeyDictionary()
+_DISABLED: weakref.WeakSet[MeaStore] = weakref.WeakSet()
 _HARVEST_SOURCE = ox.NamedNode(MEA + "harvestSource")
 #: an N-Quads line (as pyoxigraph writes them: one space between terms) whose predicate the
 #: index reads; the subject is an IRI or a blank node, neither holds a space
@@ -125,10 +127,16 @@ def reader_generation(store: StoreBackend) -> int:
     return generation_number(store.generation) if store.path is not None else store.version
 
 
-def attach(store: StoreBackend) -> SearchIndex | None:
+def attach(store: StoreBackend, *, enabled: bool = True) -> SearchIndex | None:
     """The index of ``store``, opened and hooked into its writes on the first call; None for a
-    store without generations (a remote one)."""
+    store without generations (a remote one), or one whose owner turned search off
+    (``enabled=False``, from ``[search] enabled = false``: no index is opened or kept, and
+    later calls for that store object answer None too)."""
     if not isinstance(store, MeaStore):
+        return None
+    if not enabled:
+        _DISABLED.add(store)
+    if store in _DISABLED:
         return None
     index = _INDEXES.get(store)
     if index is None:
@@ -159,6 +167,13 @@ def _prepare(index: SearchIndex, store: MeaStore) -> None:
         index.roll_back_to(generation)
 
 
+def unavailable_reason(store: StoreBackend) -> str:
+    """Why :func:`attach` gives ``store`` no index."""
+    if isinstance(store, MeaStore) and store in _DISABLED:
+        return "full-text search is turned off here ([search] enabled = false)"
+    return "full-text search needs the embedded store"
+
+
 def _record_graphs(store: StoreBackend) -> list[str]:
     """The graphs that hold a harvested record (or a run description)."""
     rows = store.query(
@@ -175,9 +190,7 @@ def reindex(store: StoreBackend, index: SearchIndex | None = None) -> int:
     """
     index = index or attach(store)
     if index is None:
-        from harvester.exceptions import SearchUnavailableError
-
-        raise SearchUnavailableError("full-text search needs the embedded store")
+        raise SearchUnavailableError(unavailable_reason(store))
     graphs: Iterable[str] = _record_graphs(store)
     count = index.rebuild(reader_generation(store), graphs, store.graph_quads)
     log.info("search index: %d records indexed", count)

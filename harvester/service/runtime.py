@@ -79,7 +79,7 @@ class Runtime:
         keep_heap_compact()
         state_dir = None if in_memory else settings.store.state_dir
         store = open_store(settings, in_memory=in_memory)
-        attach_search_index(store)  # issue 17: before any write, so the index sees them all
+        attach_search_index(store, enabled=settings.search.enabled)  # issue 17: before any write
         attach_feed(store, settings)  # issue 15: every write's members in the same commit
         if load_reference(store):
             log.info("loaded the ontology and target schemes into the store")
