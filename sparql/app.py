@@ -63,7 +63,7 @@ def create_app(
         Route("/sparql", endpoint.__call__, methods=["GET", "POST"], name="sparql"),
         Route("/sparql", preflight, methods=["OPTIONS"], name="sparql-preflight"),
         *ops.routes(),
-        *search_routes(store, settings),  # /search (issue 17, sparql/search.py)
+        *search_routes(store, settings, ops.pool),  # /search (issue 17, sparql/search.py)
         *feed_routes(store, settings),  # /ldes (issue 15, sparql/feed.py)
         *extra_routes,
     ]

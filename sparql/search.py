@@ -16,14 +16,17 @@ Errors: 400 ``{"error": "...", "position": N}`` for a malformed search text (``p
 the character offset) or a bad parameter; 413 for a search text longer than
 ``[server].max_query_bytes``; 414 for a GET whose query string is longer than
 :data:`MAX_URL_BYTES` (send it as a POST); 415 for a POST that is not a form; 503 while the
-index cannot answer (it is missing or outdated: ``meahub reindex``).
+index cannot answer (it is missing or outdated: ``meahub reindex``), or the search ran past
+``[server].query_timeout``: over an on-disk store it runs in a query worker
+(:mod:`sparql.workers`, :mod:`harvester.search.jobs`), killed at the timeout as a SPARQL query
+is, and the server goes on answering.
 """
 
 from __future__ import annotations
 
 import json
 import logging
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from urllib.parse import parse_qsl, urlencode
 
@@ -33,12 +36,23 @@ from starlette.responses import Response
 from starlette.routing import BaseRoute, Route
 
 from harvester.exceptions import SearchSyntaxError, SearchUnavailableError
-from harvester.search import Hit, SearchRequest, SearchResults, attach, reader_generation, search
+from harvester.search import (
+    Hit,
+    SearchRequest,
+    SearchResults,
+    attach,
+    reader_generation,
+    search,
+    unavailable_reason,
+)
+from harvester.search import jobs as search_jobs
 from harvester.settings import ServerSettings
 from harvester.store.api import StoreBackend
 
+from .evaluate import Failure, Job
 from .html import esc, html_response, page
 from .links import safe_href
+from .workers import SEARCH_JOB, WorkerPool
 
 __all__ = ["MAX_LIMIT", "MAX_URL_BYTES", "SearchEndpoint", "search_routes"]
 
@@ -77,17 +91,24 @@ class _Asked:
 
 
 class SearchEndpoint:
-    """``/search`` over ``store``'s index."""
+    """``/search`` over ``store``'s index; in a query worker of ``pool()`` when there is one
+    (an on-disk store), so the endpoint's ``query_timeout`` stops it, else on a thread."""
 
-    def __init__(self, store: StoreBackend, settings: ServerSettings) -> None:
+    def __init__(
+        self,
+        store: StoreBackend,
+        settings: ServerSettings,
+        pool: Callable[[], WorkerPool | None] = lambda: None,
+    ) -> None:
         self.store = store
         self.settings = settings
+        self.pool = pool
 
     async def __call__(self, request: Request) -> Response:
         wants_html = _wants_html(request)
         try:
             asked = await self._read(request, wants_html)
-            results = await run_in_threadpool(self._search, asked.request)
+            results = await self._run(asked.request)
         except _BadRequest as exc:
             return _error(exc.status, exc.message, exc.position, wants_html)
         except SearchSyntaxError as exc:
@@ -98,10 +119,22 @@ class SearchEndpoint:
             return html_response(_page(asked, results), headers={"Vary": "Accept"})
         return _json(_document(results, asked.request.facets), headers={"Vary": "Accept"})
 
+    async def _run(self, request: SearchRequest) -> SearchResults:
+        """The search in a worker (killed at the timeout: a 503), or here on a thread."""
+        pool = self.pool()
+        if pool is None:
+            return await run_in_threadpool(self._search, request)
+        if attach(self.store) is None:  # turned off: the index on disk is not kept up
+            raise SearchUnavailableError(unavailable_reason(self.store))
+        outcome = await pool.run(Job(search_jobs.encode(request), results=SEARCH_JOB))
+        if isinstance(outcome, Failure):
+            raise search_jobs.decode_error(outcome.status, outcome.message)
+        return search_jobs.decode(outcome.body)
+
     def _search(self, request: SearchRequest) -> SearchResults:
         index = attach(self.store)
         if index is None:
-            raise SearchUnavailableError("full-text search needs the embedded store")
+            raise SearchUnavailableError(unavailable_reason(self.store))
         return search(index, reader_generation(self.store), request)
 
     async def _read(self, request: Request, wants_html: bool) -> _Asked:
@@ -140,9 +173,13 @@ class SearchEndpoint:
             raise _BadRequest(400, f"The form is not UTF-8 form data: {exc}") from exc
 
 
-def search_routes(store: StoreBackend, settings: ServerSettings) -> list[BaseRoute]:
-    """``/search`` (GET and POST)."""
-    endpoint = SearchEndpoint(store, settings)
+def search_routes(
+    store: StoreBackend,
+    settings: ServerSettings,
+    pool: Callable[[], WorkerPool | None] = lambda: None,
+) -> list[BaseRoute]:
+    """``/search`` (GET and POST); searches run in ``pool()``'s workers when it has some."""
+    endpoint = SearchEndpoint(store, settings, pool)
     return [Route("/search", endpoint.__call__, methods=["GET", "POST"], name="search")]
 
 

@@ -62,13 +62,14 @@ import anyio
 import pyoxigraph as ox
 
 from harvester.exceptions import StoreError
+from harvester.search import jobs as search_jobs
 from harvester.search.service import expand_for_folder
 from harvester.store.embedded import QueryResult, live_generation_dir, query_store
 
 from .evaluate import Answer, Failure, Job, run
 from .guard import service_targets
 
-__all__ = ["ProvenCheap", "WorkerPool", "timeout_message"]
+__all__ = ["SEARCH_JOB", "ProvenCheap", "WorkerPool", "timeout_message"]
 
 log = logging.getLogger(__name__)
 
@@ -76,6 +77,9 @@ _CONTEXT = multiprocessing.get_context("forkserver")
 _CONTEXT.set_forkserver_preload(["pyoxigraph", "sparql.evaluate"])
 _STOP_SECONDS = 2.0
 _POINTER = "GENERATION"  # the live generation's name, see harvester.store.embedded
+#: ``Job.results`` of a full-text search (``/search``; no SPARQL job has it): ``Job.query`` is
+#: :func:`harvester.search.jobs.encode` of the request, the answer its JSON
+SEARCH_JOB = ("search", "application/json")
 
 
 def timeout_message(seconds: float) -> str:
@@ -212,10 +216,20 @@ def _receive(fd: int) -> bytes | None:
 
 def _answer(reader: _GenerationReader, job: Job) -> Answer | Failure:
     try:
+        if job.results == SEARCH_JOB:  # /search (issue 17): a search, under the same timeout
+            return _search(reader, job)
         return run(reader.query, job)
     except Exception as exc:  # a bug must cost this query, not the worker
         log.exception("query worker failed on %.200r", job.query)
         return Failure(500, f"The query could not be answered: {exc}")
+
+
+def _search(reader: _GenerationReader, job: Job) -> Answer | Failure:
+    reader.current()  # the generation /sparql reads
+    status, body = search_jobs.answer(job.query, reader.path, reader.folder)
+    if status != 200:
+        return Failure(status, body.decode("utf-8"))
+    return Answer(body, search_jobs.MEDIA_TYPE, 0, False)
 
 
 # -- in the endpoint process ----------------------------------------------------------------
@@ -335,7 +349,7 @@ class WorkerPool:
         """Answer ``job`` in a worker, within the timeout (503 after it); or here, when this
         very job was answered by a worker on the live generation in less than ``inline_ms``
         (see :class:`ProvenCheap`)."""
-        if self.inline is None:
+        if self.inline is None or job.results == SEARCH_JOB:
             return await self._in_worker(job)
         learning = self.inline.lookup(job)
         if learning is None:

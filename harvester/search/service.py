@@ -48,6 +48,7 @@ __all__ = [
     "expand_for_folder",
     "expand_for_store",
     "mentions_search",
+    "reader_index",
 ]
 
 SERVICE_IRI = "urn:meahub:search"
@@ -326,10 +327,17 @@ def expand_for_folder(query: str, store_path: Path, folder: Path | None) -> str:
     query worker): the index is opened read-only, once per process."""
     if not mentions_search(query):
         return query
+    generation = generation_number(folder.name) if folder is not None else 0
+    return expand(query, reader_index(store_path), generation)
+
+
+def reader_index(store_path: Path) -> SearchIndex:
+    """The index of the store at ``store_path``, opened read-only once per process (a query
+    worker's, for ``SERVICE`` blocks and ``/search`` jobs)."""
     index = _READERS.get(store_path)
     if index is None:
         index = _READERS[store_path] = SearchIndex(store_path)
-    return expand(query, index, generation_number(folder.name) if folder is not None else 0)
+    return index
 
 
 def expand_for_store(query: str, store: StoreBackend) -> str:
