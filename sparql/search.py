@@ -71,6 +71,10 @@ _LANGUAGES = (
     ("ru", "русский"),
     ("ar", "العربية"),
     ("zh", "中文"),
+    ("de", "Deutsch"),
+    ("it", "italiano"),
+    ("pt", "português"),
+    ("nl", "Nederlands"),
 )
 _FACET_TITLES = {"treaty": "Treaty", "type": "Type", "year": "Year", "aichi": "Aichi target"}
 

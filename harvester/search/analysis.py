@@ -8,6 +8,11 @@ A literal's language tag picks its bucket (the primary subtag: ``fr-CA`` is ``fr
 ``es``     Snowball Spanish stem, accents folded, stemmed again
 ``ru``     Snowball Russian stem, accents folded (Cyrillic itself is left as it is)
 ``ar``     Snowball Arabic stem (it normalises hamza and diacritics itself); no folding
+``de``     Snowball German stem (it reads umlauts and ``ß`` itself), then accents folded
+``it``     Snowball Italian stem, then accents folded
+``pt``     Snowball Portuguese stem, accents folded, stemmed again (``proteção``, ``protecao``
+           meet)
+``nl``     Snowball Dutch stem, then accents folded
 ``zh``     one term per Han character (a query is a phrase of characters, so it matches the
            texts that contain it); other runs of letters or digits are words
 ``xx``     any other tag: words lowercased and folded, not stemmed
@@ -40,13 +45,23 @@ __all__ = [
 ]
 
 #: Snowball stemmer of each stemmed bucket.
-STEMMED = {"en": "english", "fr": "french", "es": "spanish", "ru": "russian", "ar": "arabic"}
+STEMMED = {
+    "en": "english",
+    "fr": "french",
+    "es": "spanish",
+    "ru": "russian",
+    "ar": "arabic",
+    "de": "german",
+    "it": "italian",
+    "pt": "portuguese",
+    "nl": "dutch",
+}
 #: Stemmed again once folded: the French stemmer reads accents (``protégée`` -> ``proteg`` but
 #: ``protegee`` -> ``protege``), so a word typed without its accents is stemmed a second time
 #: (``protege`` -> ``proteg``); the stem of a stem is the stem for the other forms measured.
-_STEMMED_AGAIN = frozenset({"fr", "es"})
+_STEMMED_AGAIN = frozenset({"fr", "es", "pt"})
 #: Every bucket, in a fixed order (the index schema has fields per bucket).
-BUCKETS = ("en", "fr", "es", "ru", "ar", "zh", "xx", "und")
+BUCKETS = ("en", "fr", "es", "ru", "ar", "zh", "de", "it", "pt", "nl", "xx", "und")
 
 #: A Han character alone, or a run of other letters and digits.
 _WORDS = r"\p{Han}|[\p{L}\p{N}&&[^\p{Han}]]+"

@@ -28,7 +28,7 @@ __all__ = [
 
 #: Bump whenever the schema, an analyzer or the text extraction changes: an index of another
 #: format is rebuilt by ``meahub reindex``.
-FORMAT = 2
+FORMAT = 3  # 3: buckets de, it, pt, nl
 #: ``gen_to`` of a current version.
 OPEN = 2**63 - 1
 #: Text kinds, with their weight in the ranking: a title match outranks a summary match, which
