@@ -52,7 +52,7 @@ def runtime() -> Iterator[Runtime]:
                 ox.NamedNode(f"{HUB}graph/t/{tag}"),
                 ox.NamedNode(f"{HUB}decision/t/{tag}"),
             )
-            facts = [
+            facts: list[tuple[ox.NamedNode, ox.NamedNode | ox.Literal]] = [
                 (ox.NamedNode(MEA + "harvestSource"), ox.Literal("t")),
                 (
                     ox.NamedNode("http://www.w3.org/1999/02/22-rdf-syntax-ns#type"),
