@@ -78,6 +78,9 @@ class _Run:
         default_factory=deque
     )
     pool: TransformPool | None = None
+    #: the commit lands in the background (a command's chain of commits): the run's
+    #: bookkeeping waits for it (:meth:`Harvester._landed`)
+    deferred: bool = False
 
 
 @dataclass(frozen=True)
@@ -170,7 +173,8 @@ class Harvester:
         finally:
             self._close_pool(run)
             run.report.requests = source.fetcher.requests
-            self._finish(run)
+            if not run.deferred:
+                self._finish(run)
         return run.report
 
     def _start(self, config: SourceConfig, full: bool, control: RunControl | None = None) -> _Run:
@@ -464,10 +468,32 @@ class Harvester:
     # -- commit ------------------------------------------------------------------------------
 
     def _commit(self, run: _Run) -> None:
+        """Commit the run's changes; in a command's chain of commits
+        (:meth:`MeaStore.pipelined <harvester.store.embedded.MeaStore.pipelined>`) the commit
+        lands in the background and the bookkeeping follows it (:meth:`_landed`)."""
         run.control.check()  # the last boundary: past it, the run commits whole
         self._add_run_description(run)
         self.raw.flush()
-        run.writer.commit()
+        commit = run.writer.commit(wait=False)
+        chain = getattr(self.store, "chain", None)
+        if commit is None or chain is None:
+            self._committed(run)
+            return
+        run.deferred = True
+        chain.then(commit, lambda error: self._landed(run, error))
+
+    def _landed(self, run: _Run, error: BaseException | None) -> None:
+        """The run's commit has landed: its bookkeeping, or (it failed) the run fails."""
+        if error is None:
+            self._committed(run)
+        else:
+            log.error("%s: commit failed, store left without this run: %s", run.config.name, error)
+            run.report.status = RunStatus.FAILED
+            run.report.error = f"the store failed: {error}"
+        self._finish(run)
+
+    def _committed(self, run: _Run) -> None:
+        """What follows a commit: the ledger, the watermarks, deletions in the raw archive."""
         seen_at = run.report.started.isoformat()
         run.ledger.commit(run.deletes, seen_at)
         self.state.set_watermarks(run.config.name, run.complete, run.report.started)

@@ -64,6 +64,7 @@ class HarvestState:
     def __init__(self, directory: Path | None) -> None:
         self._db = open_database(directory, "state.sqlite", _SCHEMA)
         self._lock = threading.Lock()
+        self._ledgers = 0  # each ledger's tables are its own: one may commit after the next began
 
     @contextmanager
     def _tx(self) -> Iterator[sqlite3.Connection]:
@@ -94,7 +95,8 @@ class HarvestState:
     def ledger(self, source: str) -> RunLedger:
         """The bookkeeping of one run of ``source``, kept in this database (see
         :class:`RunLedger`)."""
-        return RunLedger(self._db, self._lock, source)
+        self._ledgers += 1
+        return RunLedger(self._db, self._lock, source, number=self._ledgers)
 
     def watermark(self, source: str, entity: str) -> datetime | None:
         row = self._db.execute(
@@ -190,12 +192,17 @@ class RunLedger:
 
     _FLUSH = 2000
 
-    def __init__(self, db: sqlite3.Connection, lock: threading.Lock, source: str) -> None:
+    def __init__(
+        self, db: sqlite3.Connection, lock: threading.Lock, source: str, *, number: int = 0
+    ) -> None:
         self._db, self._lock, self.source = db, lock, source
         self._seen: list[tuple[str, str]] = []
         self._written: list[tuple[str, str, str, str]] = []
+        # names made here from a counter, never from data; one pair of tables per ledger, so
+        # a run's ledger can commit after the next run's began (harvester.store.commits)
+        self._seen_table, self._written_table = f"run_seen_{number}", f"run_written_{number}"
         with self._lock:
-            self._db.executescript(_LEDGER_SCHEMA)
+            self._db.executescript(self._tables(_LEDGER_SCHEMA))
 
     def known(self, entity: str, record_id: str) -> KnownRecord | None:
         """What the store holds for one record (before this run), or None."""
@@ -220,8 +227,10 @@ class RunLedger:
         """How many records of ``entity`` the store holds that this run has not seen."""
         self._flush()
         row = self._db.execute(
-            "SELECT COUNT(*) FROM records WHERE source = ? AND entity = ? AND NOT EXISTS "
-            "(SELECT 1 FROM temp.run_seen s WHERE s.entity = ? AND s.id = records.id)",
+            self._tables(
+                "SELECT COUNT(*) FROM records WHERE source = ? AND entity = ? AND NOT EXISTS "
+                "(SELECT 1 FROM temp.run_seen s WHERE s.entity = ? AND s.id = records.id)"
+            ),
             (self.source, entity, entity),
         )
         return int(row.fetchone()[0])
@@ -249,9 +258,11 @@ class RunLedger:
         after = ""
         while True:
             rows = self._db.execute(
-                "SELECT id, graph, hash FROM records WHERE source = ? AND entity = ? AND id > ? "
-                "AND NOT EXISTS (SELECT 1 FROM temp.run_seen s WHERE s.entity = ? AND s.id = "
-                "records.id) ORDER BY id LIMIT ?",
+                self._tables(
+                    "SELECT id, graph, hash FROM records WHERE source = ? AND entity = ? AND "
+                    "id > ? AND NOT EXISTS (SELECT 1 FROM temp.run_seen s WHERE s.entity = ? "
+                    "AND s.id = records.id) ORDER BY id LIMIT ?"
+                ),
                 (self.source, entity, after, entity, self._FLUSH),
             ).fetchall()
             for record_id, graph, digest in rows:
@@ -268,8 +279,10 @@ class RunLedger:
             db.execute("BEGIN IMMEDIATE")
             try:
                 db.execute(
-                    "INSERT OR REPLACE INTO records SELECT ?, entity, id, graph, hash, ? "
-                    "FROM temp.run_written",
+                    self._tables(
+                        "INSERT OR REPLACE INTO records SELECT ?, entity, id, graph, hash, ? "
+                        "FROM temp.run_written"
+                    ),
                     (self.source, seen_at),
                 )
                 db.executemany(
@@ -282,12 +295,16 @@ class RunLedger:
                 raise
         self.close()
 
+    def _tables(self, sql: str) -> str:
+        """``sql`` on this ledger's own tables."""
+        return sql.replace("run_seen", self._seen_table).replace("run_written", self._written_table)
+
     def close(self) -> None:
         """Forget the run's bookkeeping (also after a failed run)."""
         self._seen.clear()
         self._written.clear()
         with self._lock:
-            self._db.executescript(_LEDGER_DROP)
+            self._db.executescript(self._tables(_LEDGER_DROP))
 
     def _flush(self) -> None:
         """Write the buffered keys in one transaction (3x faster than one per statement)."""
@@ -297,10 +314,11 @@ class RunLedger:
             self._db.execute("BEGIN")
             try:
                 self._db.executemany(
-                    "INSERT OR IGNORE INTO temp.run_seen VALUES (?, ?)", self._seen
+                    self._tables("INSERT OR IGNORE INTO temp.run_seen VALUES (?, ?)"), self._seen
                 )
                 self._db.executemany(
-                    "INSERT OR REPLACE INTO temp.run_written VALUES (?, ?, ?, ?)", self._written
+                    self._tables("INSERT OR REPLACE INTO temp.run_written VALUES (?, ?, ?, ?)"),
+                    self._written,
                 )
                 self._db.execute("COMMIT")
             except BaseException:

@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 
 import pyoxigraph as ox
@@ -111,9 +111,24 @@ class FeedHook:
     terms: FeedTerms
     page_size: int = 250
     retention: Retention = field(default_factory=Retention)
+    #: in a command's chain of commits (harvester.store.commits), the state the last commit
+    #: closed, which may not have landed yet: the next commit numbers its members after it
+    closed: tuple[object, FeedState] | None = None
 
     def __call__(self, store: StoreBackend) -> CommitRecorder:
         return CommitRecorder(store, self)
+
+    def state_for(self, store: StoreBackend) -> FeedState:
+        """The state the next commit starts from: what the last commit of the store's chain
+        closed, else what the live store has."""
+        chain = getattr(store, "chain", None)
+        if chain is not None and self.closed is not None and self.closed[0] is chain:
+            return replace(self.closed[1])
+        return read_state(store, self.terms, self.page_size)
+
+    def close(self, store: StoreBackend, state: FeedState) -> None:
+        chain = getattr(store, "chain", None)
+        self.closed = None if chain is None else (chain, replace(state))
 
 
 def attach_feed(store: StoreBackend, settings: Settings) -> FeedHook | None:
@@ -273,7 +288,7 @@ class CommitRecorder:
 
     def _number(self) -> int:
         if self.state is None:
-            self.state = read_state(self.store, self.terms, self.hook.page_size)
+            self.state = self.hook.state_for(self.store)
             self.first = self.next = self.state.count + 1
         number = self.next
         self.next += 1
@@ -302,6 +317,7 @@ class CommitRecorder:
         state.count, state.time = last, now
         state.retention = self.hook.retention.describe()
         self._retain(changes, state, now)
+        self.hook.close(self.store, state)
         stream = ox.NamedNode(self.terms.stream)
         changes.put_graph(
             self.terms.state_graph,

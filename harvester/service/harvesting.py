@@ -22,11 +22,26 @@ def harvest_all(
     summary: bool = True,
 ) -> list[SourceReport]:
     """Harvest the named sources (all when none) with progress on standard error, then print
-    the summary on standard output (unless ``summary`` is off)."""
+    the summary on standard output (unless ``summary`` is off).
+
+    Each source's commit lands in the background while the next source is fetched
+    (:meth:`MeaStore.pipelined <harvester.store.embedded.MeaStore.pipelined>`): its reports
+    are final when this returns.
+
+    :raises StoreError: when the store fails (after every source's commit has landed).
+    """
     console = output_console(stderr=True)
     reports = []
-    with runtime.store.compaction_deferred():  # one compaction for all the sources
+    store = runtime.store
+    # one compaction for all the sources; each source's commit lands while the next fetches
+    with store.compaction_deferred(), store.pipelined() as chain:
+        harvested: set[str] = set()
         for config in runtime.selected(names):
+            if chain is not None:
+                if config.name in harvested:  # a run reads what its source's last run left
+                    chain.wait_all()
+                chain.run_landed()
+            harvested.add(config.name)
             with progress_for(console, config.name) as progress:
                 reports.append(
                     runtime.harvest(

@@ -14,6 +14,7 @@ from typing import IO, Protocol
 
 import pyoxigraph as ox
 
+from .commits import CommitChain
 from .embedded import ChangeSet, QueryResult, StagedStore
 
 __all__ = ["StoreBackend"]
@@ -79,6 +80,11 @@ class StoreBackend(Protocol):
 
     def compaction_deferred(self) -> contextlib.AbstractContextManager[None]:
         """Writes within publish without compacting; compacted once at the end if needed."""
+        ...
+
+    def pipelined(self) -> contextlib.AbstractContextManager[CommitChain | None]:
+        """Commits within land in the background, in order (:mod:`harvester.store.commits`);
+        the chain, or None where every commit waits."""
         ...
 
     def writer_lease(self) -> contextlib.AbstractContextManager[None]:

@@ -37,6 +37,7 @@ from typing import IO, TYPE_CHECKING, Any
 import pyoxigraph as ox
 
 from ..exceptions import QueryError, StoreError, StoreLockedError
+from .commits import CommitChain
 from .parallel_dump import default_threads, dump_nquads
 
 if TYPE_CHECKING:  # the search index hook (harvester.search)
@@ -48,6 +49,7 @@ __all__ = [
     "MeaStore",
     "Snapshot",
     "QueryResult",
+    "Sealed",
     "StagedStore",
     "graph_part",
     "live_generation_dir",
@@ -160,6 +162,13 @@ class MeaStore:
         self._debt_quads = 0  # quads bulk-loaded since the last compaction
         self._swap = threading.Lock()  # a snapshot sees the store and its generation together
         self._defer_compaction = False
+        #: the newest sealed generation not yet published (see :meth:`seal`), the next stage's
+        #: base; None when the live generation is the newest
+        self._tip: Sealed | None = None
+        #: stages being written, kept when a publish removes other generations
+        self._staging: set[str] = set()
+        #: the commits of a command, in order (:meth:`pipelined`); None: each commit waits
+        self.chain: CommitChain | None = None
         with map_store_errors(f"cannot open store at {path}"):
             if path is None:
                 self._store = ox.Store()
@@ -239,19 +248,43 @@ class MeaStore:
         """
         if not changes:
             return
-        staged = self.stage()
-        if staged is None:
+        if self.path is None:
             if self.publish_hook is not None:  # search index hook (harvester.search)
                 self.publish_hook.before_apply(self.version + 1, changes, self._store)
             _apply(self._store, changes)
             self.version += 1
             return
+        self._commit(lambda staged: staged.apply(changes))
+
+    def _commit(
+        self, write: Callable[[StagedStore], None], *, optimize: bool | None = None
+    ) -> None:
+        """Stage, ``write``, publish, in the calling thread: in a command's chain of commits
+        (:meth:`pipelined`) in its turn, after the commits under way. ``optimize`` None: when
+        the compaction debt warrants it."""
+        commit = self.chain.begin() if self.chain is not None else None
         try:
-            staged.apply(changes)
-        except BaseException:
-            self.discard(staged)
+            if commit is not None:
+                commit.after_previous_sealed()
+            staged = self.stage()
+            assert staged is not None
+            try:
+                write(staged)
+            except BaseException:
+                self.discard(staged)
+                raise
+            compact = self.needs_compaction(staged) if optimize is None else optimize
+            sealed = self.seal(staged, optimize=compact)
+            if commit is not None:
+                commit.sealed()
+                commit.after_previous_landed()
+            self.publish_sealed(sealed)
+        except BaseException as exc:
+            if commit is not None:
+                commit.fail(exc)
             raise
-        self.publish(staged, optimize=self.needs_compaction(staged))
+        if commit is not None:
+            commit.land()
 
     def replace_graph(self, graph: str, quads: Iterable[ox.Quad]) -> None:
         """Replace one graph atomically."""
@@ -304,11 +337,31 @@ class MeaStore:
         None for an in-memory store (there, use :meth:`apply`)."""
         if self.path is None:
             return None
-        name = _next_generation(self.path)
+        with self._swap:
+            base = self._store if self._tip is None else self._tip.store
+            name = _next_generation(self.path, self._staging)
+            self._staging.add(name)
         with map_store_errors("cannot stage a new generation"):
-            self._store.backup(str(self.path / name))
+            base.backup(str(self.path / name))
             capture = None if self.publish_hook is None else self.publish_hook.capture
             return StagedStore(name, ox.Store(str(self.path / name)), capture=capture)
+
+    @contextlib.contextmanager
+    def pipelined(self) -> Iterator[CommitChain | None]:
+        """Within, a :class:`~harvester.store.writer.ChangeWriter`'s commit returns at once: its
+        last batches are written, and it is sealed and published, in the background, in order,
+        while the next run fetches (one run's commit tail overlaps the next run's work). Each
+        commit's stage copies the commit before it once that one is sealed, and publishes after
+        it. At the end every commit has landed (or failed: the first error is raised)."""
+        if self.path is None or self.chain is not None:
+            yield None
+            return
+        chain = self.chain = CommitChain()
+        try:
+            yield chain
+        finally:
+            self.chain = None
+            chain.drain()
 
     @contextlib.contextmanager
     def compaction_deferred(self) -> Iterator[None]:
@@ -328,11 +381,11 @@ class MeaStore:
     def compact_if_needed(self) -> bool:
         """Compact the live generation (as a new one, same content) when its compaction debt
         passes a bound (:meth:`_in_debt`); :returns: whether it did."""
+        if self.chain is not None:
+            self.chain.wait_all()
         if self.path is None or not self._in_debt(_sst_files(self.path / self.generation), 0):
             return False
-        staged = self.stage()
-        assert staged is not None
-        self.publish(staged, optimize=True)
+        self._commit(lambda staged: None, optimize=True)
         return True
 
     def needs_compaction(self, staged: StagedStore) -> bool:
@@ -355,17 +408,43 @@ class MeaStore:
         return added > COMPACT_AFTER_FILES or self._debt_quads + more_quads > COMPACT_AFTER_QUADS
 
     def publish(self, staged: StagedStore, *, optimize: bool = False) -> None:
-        """Make a staged generation the live one, atomically. The live generation is open
-        read-only, in this process as in any other, so nothing ever writes to it again."""
+        """Make a staged generation the live one, atomically (:meth:`seal`, then
+        :meth:`publish_sealed`). The live generation is open read-only, in this process as in
+        any other, so nothing ever writes to it again."""
+        self.publish_sealed(self.seal(staged, optimize=optimize))
+
+    def seal(self, staged: StagedStore, *, optimize: bool = False) -> Sealed:
+        """Close a stage for writing (compacting it when ``optimize``) and open it read-only:
+        its content is final, and the next :meth:`stage` copies it, though it is not live yet."""
         assert self.path is not None
-        with map_store_errors("cannot publish the new generation"):
+        with map_store_errors("cannot seal the new generation"):
             staged.close(optimize=optimize)  # no writer will ever touch it again
             if optimize:
                 self._compacted_files = _sst_files(self.path / staged.name)
                 self._debt_quads = 0
             else:
                 self._debt_quads += staged.bulk_quads
-            live = ox.Store.read_only(str(self.path / staged.name))
+            sealed = Sealed(staged, ox.Store.read_only(str(self.path / staged.name)))
+        with self._swap:
+            self._tip = sealed
+        return sealed
+
+    def publish_sealed(self, sealed: Sealed) -> None:
+        """Make a sealed generation the live one: the search index first, then the pointer."""
+        assert self.path is not None
+        try:
+            self._publish_sealed(sealed)
+        except BaseException:
+            with self._swap:  # never the base of a stage: it did not go live
+                if self._tip is sealed:
+                    self._tip = None
+            raise
+        self.version += 1
+
+    def _publish_sealed(self, sealed: Sealed) -> None:
+        assert self.path is not None
+        staged, live = sealed.staged, sealed.store
+        with map_store_errors("cannot publish the new generation"):
             if self.publish_hook is not None:  # search index hook (harvester.search)
                 self.publish_hook.before_publish(staged.name, staged.graphs, live, staged.captured)
             markers = self._next_markers(live, staged.touched)
@@ -374,9 +453,12 @@ class MeaStore:
             previous = self.generation
             with self._swap:
                 self._store, self.generation = live, staged.name
+                if self._tip is sealed:
+                    self._tip = None
+                self._staging.discard(staged.name)
+                keep = {staged.name, previous, *self._staging}
             (self.path / previous / _SUPERSEDED).touch()
-            _remove_other_generations(self.path, keep={staged.name, previous})
-        self.version += 1
+            _remove_other_generations(self.path, keep=keep)
 
     def _next_markers(self, staged: ox.Store, touched: set[str]) -> dict[str, str]:
         """The live generation's part markers, with a new marker for each part ``touched``;
@@ -394,6 +476,16 @@ class MeaStore:
         assert self.path is not None
         staged.close()
         shutil.rmtree(self.path / staged.name, ignore_errors=True)
+        with self._swap:
+            self._staging.discard(staged.name)
+
+
+@dataclass(frozen=True)
+class Sealed:
+    """A stage closed for writing and opened read-only, not yet live (:meth:`MeaStore.seal`)."""
+
+    staged: StagedStore
+    store: ox.Store
 
 
 class StagedStore:
@@ -606,8 +698,9 @@ def _store_id(path: Path) -> str:
     return marker.read_text(encoding="ascii").strip()
 
 
-def _next_generation(path: Path) -> str:
-    numbers = [int(p.name[4:]) for p in path.glob("gen-*") if p.name[4:].isdigit()]
+def _next_generation(path: Path, staging: Iterable[str] = ()) -> str:
+    names = itertools.chain((p.name for p in path.glob("gen-*")), staging)
+    numbers = [int(name[4:]) for name in names if name[4:].isdigit()]
     return f"gen-{max(numbers, default=0) + 1:06d}"
 
 

@@ -607,6 +607,10 @@ class RemoteStore:
         """Nothing to defer: the remote engine compacts on its own."""
         return contextlib.nullcontext()
 
+    def pipelined(self) -> contextlib.AbstractContextManager[None]:
+        """Every commit waits: a remote store's batches are written in place, in order."""
+        return contextlib.nullcontext()
+
     @contextlib.contextmanager
     def writer_lease(self) -> Iterator[None]:
         """Hold the store's writer lease (:mod:`harvester.store.lease`) while the block runs; nested

@@ -25,6 +25,7 @@ import pyoxigraph as ox
 
 from ..exceptions import StoreError
 from .api import StoreBackend
+from .commits import Commit, CommitChain
 from .embedded import ChangeSet, MeaStore, StagedStore
 
 __all__ = ["DEFAULT_BATCH_QUADS", "ChangeWriter"]
@@ -97,6 +98,86 @@ class _BackgroundWriter:
                 self._queue.task_done()
 
 
+class _ChainedWriter:
+    """A run's batches, in a command's chain of commits (:mod:`harvester.store.commits`): a
+    thread that, in the commit's turn, stages a copy of the commit before it, writes the
+    batches, then seals and publishes the stage without the harvest waiting for it.
+
+    :meth:`put` has the same back-pressure as :class:`_BackgroundWriter`; :meth:`close` hands
+    over the end (publish, or give up) and returns at once.
+    """
+
+    staged: StagedStore | None = None  # batches grow (STAGED_BATCH_FACTOR), as on a stage
+
+    def __init__(self, store: MeaStore, commit: Commit) -> None:
+        self.store = store
+        self.commit = commit
+        self._queue: queue.Queue[ChangeSet | bool] = queue.Queue(maxsize=1)
+        self._ended = False  # the end was taken from the queue
+        self._thread = threading.Thread(target=self._run, name="meahub-commit", daemon=True)
+        self._thread.start()
+
+    def put(self, changes: ChangeSet) -> None:
+        self._queue.join()
+        self._raise()
+        self._queue.put(changes)
+
+    def close(self, *, publish: bool) -> None:
+        """The end of the run's batches: publish them (in turn) or give them up."""
+        self._queue.put(publish)
+
+    def join(self) -> None:
+        self._thread.join()
+
+    def _raise(self) -> None:
+        if self.commit.error is not None:
+            raise StoreError(f"{self.commit.error}")
+
+    def _run(self) -> None:
+        staged: StagedStore | None = None
+        try:
+            self.commit.after_previous_sealed()
+            staged = self.store.stage()
+            assert staged is not None
+            end = self._write(staged)
+            if not end:
+                self.store.discard(staged)
+                self.commit.skip()
+                return
+            sealed = self.store.seal(staged, optimize=self.store.needs_compaction(staged))
+            staged = None
+            self.commit.sealed()
+            self.commit.after_previous_landed()
+            self.store.publish_sealed(sealed)
+        except BaseException as exc:  # told to the harvesting thread, and to later commits
+            if staged is not None:
+                self.store.discard(staged)
+            error = exc if isinstance(exc, StoreError) else StoreError(str(exc))
+            log.error("commit failed: %s", error)
+            self.commit.fail(error)
+            self._drain()
+            return
+        self.commit.land()
+
+    def _write(self, staged: StagedStore) -> bool:
+        """Write the batches until the end; :returns: whether to publish."""
+        while True:
+            item = self._queue.get()
+            try:
+                if isinstance(item, bool):
+                    self._ended = True
+                    return item
+                staged.apply(item)
+            finally:
+                self._queue.task_done()
+
+    def _drain(self) -> None:
+        """After a failure: take what the harvest still hands over, up to its end."""
+        while not self._ended:
+            self._ended = isinstance(self._queue.get(), bool)
+            self._queue.task_done()
+
+
 class ChangeWriter:
     """Collects a run's graph replacements and drops, and commits them all or nothing.
 
@@ -110,7 +191,7 @@ class ChangeWriter:
         self.store = store
         self.batch_quads = min(batch_quads, store.write_batch_quads or batch_quads)
         self.pending = ChangeSet()
-        self.staged: _BackgroundWriter | None = None
+        self.staged: _BackgroundWriter | _ChainedWriter | None = None
         self.changed = False
         self.batch_limit = self.batch_quads  # larger once a staged generation is written
         # issue 15: the change feed (harvester.feed) adds its members to each batch
@@ -144,27 +225,42 @@ class ChangeWriter:
         carry = self.feed.batch(self.pending, final=False) if self.feed else None
         self.staged.put(self.pending)
         self.pending = carry or ChangeSet()
-        if self.staged.staged is not None:  # a staged generation (not a remote store)
+        if not isinstance(self.staged, _BackgroundWriter) or self.staged.staged is not None:
             self.batch_limit = STAGED_BATCH_FACTOR * self.batch_quads
 
-    def _background(self) -> _BackgroundWriter | None:
-        """Where batches go: a remote store, written in place; or a staged generation."""
+    def _background(self) -> _BackgroundWriter | _ChainedWriter | None:
+        """Where batches go: a remote store, written in place; a command's chain of commits
+        (:meth:`MeaStore.pipelined`); or a staged generation."""
         if self.store.write_batch_quads is not None:  # a remote store: write in place
             return _BackgroundWriter(self.store.apply, None)
+        chain = self._chain()
+        if chain is not None:
+            assert isinstance(self.store, MeaStore)
+            return _ChainedWriter(self.store, chain.begin())
         staged = self.store.stage()
         if staged is None:
             return None
         log.info("large change: writing to staged generation %s", staged.name)
         return _BackgroundWriter(staged.apply, staged)
 
-    def commit(self) -> None:
-        """Make every change visible at once (nothing is written when nothing changed)."""
+    def commit(self, *, wait: bool = True) -> Commit | None:
+        """Make every change visible at once (nothing is written when nothing changed).
+
+        In a command's chain of commits (:meth:`MeaStore.pipelined`), ``wait=False`` returns
+        the :class:`~harvester.store.commits.Commit` at once, its batches still being written,
+        sealed and published in the background; else the commit has landed on return.
+
+        :raises StoreError: when the write fails (with ``wait=False``: see ``Commit.wait``).
+        """
         if self.feed is not None:
             self.feed.batch(self.pending, final=True)
+        if self._chain() is not None and (self.staged is not None or self.pending):
+            return self._commit_chained(wait)
         if self.staged is None:
             self.store.apply(self.pending)
         else:
             writer, self.staged = self.staged, None
+            assert isinstance(writer, _BackgroundWriter)
             try:
                 writer.put(self.pending)
                 writer.finish()
@@ -176,17 +272,37 @@ class ChangeWriter:
                 optimize = not isinstance(store, MeaStore) or store.needs_compaction(writer.staged)
                 store.publish(writer.staged, optimize=optimize)
         self.pending = ChangeSet()
+        return None
+
+    def _commit_chained(self, wait: bool) -> Commit:
+        writer = self.staged or self._background()
+        assert isinstance(writer, _ChainedWriter)
+        self.staged = None
+        try:
+            writer.put(self.pending)
+        finally:
+            writer.close(publish=True)
+        self.pending = ChangeSet()
+        if wait:
+            writer.commit.wait()
+        return writer.commit
+
+    def _chain(self) -> CommitChain | None:
+        return getattr(self.store, "chain", None)
 
     def abort(self) -> None:
         """Forget every change; the store stays as it was (on a remote store: as the batches
         already written left it)."""
-        if self.staged is not None:
-            writer, self.staged = self.staged, None
+        if isinstance(self.staged, _ChainedWriter):
+            self.staged.close(publish=False)  # its place in the chain passes on
+        elif self.staged is not None:
+            writer = self.staged
             try:
                 writer.finish()
             except BaseException as exc:  # the run is being given up anyway
                 log.debug("background write failed while aborting: %s", exc)
             self._discard(writer)
+        self.staged = None
         self.pending = ChangeSet()
 
     def _discard(self, writer: _BackgroundWriter) -> None:
