@@ -3,13 +3,14 @@
 The follower reads the pages the stream's relations lead to, every relation of a page (each page
 once: a relation to a page already queued is not queued again), in the order found. Members are
 applied in batches: one commit per :data:`COMMIT_MEMBERS` members, or once
-:data:`COMMIT_SECONDS` have passed since the last commit (at the next page boundary), and at the
-end of the run, so an embedded store publishes a generation per batch, not per page. Each commit
-holds the follower's position (the page read next, the members of it applied, the pages done and
-those queued), so a crash or ``kill -9`` loses at most what was applied since the last commit,
-and a rerun neither loses nor repeats a committed change. The run's description (a
-``mea:HarvestRun``, :mod:`harvester.history`) goes into its last commit, with the requests the
-source's fetcher made.
+:data:`COMMIT_SECONDS` have passed since the last commit (at the next page boundary; longer when
+commits are slow, see :data:`COMMIT_COST_FACTOR`), and at the end of the run, so an embedded
+store publishes a generation per batch, not per page. Each commit holds the follower's position
+(the page read next, the members of it applied, the pages done and those queued), so a crash or
+``kill -9`` loses at most what was applied since the last commit, and a rerun neither loses nor
+repeats a committed change. The run's description (a ``mea:HarvestRun``,
+:mod:`harvester.history`) goes into its last commit, with the requests the source's fetcher
+made.
 
 Creates and updates replace the record's graph here
 (``{base}graph/<source>/ldes/<record IRI, encoded>``) with the member's triples, the member put
@@ -56,8 +57,11 @@ _HARVEST_SOURCE = MEA + "harvestSource"
 ENTITY = "ldes"
 #: members applied per commit at most
 COMMIT_MEMBERS = 5_000
-#: seconds after which the pages applied are committed (at the next page boundary)
+#: seconds after which the pages applied are committed (at the next page boundary)...
 COMMIT_SECONDS = 1.0
+#: ... or this many times the last commit's duration, when longer: commits (a generation
+#: published, the search index updated) then take at most about a tenth of a run's time
+COMMIT_COST_FACTOR = 10.0
 
 
 class FollowedMember(Protocol):
@@ -128,7 +132,8 @@ class Follower:
     :param commit_members: members applied per commit at most (an embedded store publishes a
         generation per commit).
     :param commit_seconds: pages applied are committed once this long has passed since the
-        last commit (what a crash can cost at most, with a slow publisher).
+        last commit, or :data:`COMMIT_COST_FACTOR` times the last commit's duration when that is
+        longer (what a crash can cost at most, with a slow publisher).
     """
 
     def __init__(
@@ -149,6 +154,7 @@ class Follower:
         self.commit_seconds = commit_seconds
         #: commits made by the last run (the bench reads it)
         self.commits = 0
+        self._last_commit_s = 0.0
 
     def graph_of(self, source: str, record: str) -> str:
         return (
@@ -209,7 +215,7 @@ class Follower:
                 batch = self._apply(config, page, position, batch, report)
                 if not self._advance(position, page, loops):
                     break
-                if time.monotonic() - batch.began >= self.commit_seconds:
+                if time.monotonic() - batch.began >= self._commit_after():
                     batch = self._commit(batch, config.name, position)
         except SourceError as exc:
             _failed(report, exc)
@@ -344,9 +350,16 @@ class Follower:
             )
         if description is not None:
             self.history.add(batch.writer, description)
+        started = time.monotonic()
         batch.writer.commit()
+        self._last_commit_s = time.monotonic() - started
         self.commits += 1
         return _Batch(ChangeWriter(self.store))
+
+    def _commit_after(self) -> float:
+        """Seconds of applied pages a commit waits for: :attr:`commit_seconds`, or more when
+        commits are slow (see :data:`COMMIT_COST_FACTOR`)."""
+        return max(self.commit_seconds, COMMIT_COST_FACTOR * self._last_commit_s)
 
     def _position_quads(self, position: Position, source: str) -> list[ox.Quad]:
         node = ox.NamedNode(self.position_graph(source))
