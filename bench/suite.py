@@ -27,6 +27,11 @@
 5. Remote backend: the same harvest and queries with ``oxigraph serve`` as the store (at
    ``--remote-scale`` of the default mix: SPARQL Update over HTTP is slower), ``meahub serve``
    over it against that same ``oxigraph serve`` queried directly.
+6. Change feed (issue 15, ``bench.feed_bench``): the cost the feed adds to a harvest
+   (``--feed-decisions`` generated decisions harvested with ``[feed] enabled = false`` and
+   true, ``--feed-runs`` times each, median), page latency, and hub B (``kind = "ldes"``)
+   catching up on ``--feed-changes`` changes (times ``--scale``) against downloading the dump
+   and bulk-loading it into a fresh store (time ratio).
 
 Results: ``bench/results/suite.md``, ``suite.json`` and ``latency-ratio.png``.
 
@@ -110,6 +115,21 @@ def linking(mix: Mix, threshold: float) -> dict[str, Any]:
     ]
     del dataset
     return linking_bench.measure_texts(texts, threshold)
+
+
+def feed(args: Any) -> dict[str, Any]:
+    """The change feed's costs (:func:`bench.feed_bench.measure`), at ``--feed-changes`` times
+    the scale."""
+    from bench import feed_bench
+
+    changes = max(1000, round(args.feed_changes * args.scale))
+    return feed_bench.measure(args.feed_decisions, args.feed_runs, changes)
+
+
+def _feed_verdicts(r: dict[str, Any]) -> list[dict[str, Any]]:
+    from bench import feed_bench
+
+    return feed_bench.verdicts(r["feed"]) if "feed" in r else []
 
 
 def endpoint(ours_cmd: list[str], peer: tuple[str, int], workdir: Path, args: Any) -> Any:
@@ -260,6 +280,7 @@ def run(args: Any) -> dict[str, Any]:
         shutil.rmtree(work / "big")
         remote_mix = scaled(args.remote_scale)
         result["remote"] = timed(steps, "remote", remote, remote_mix, work / "remote", args)
+    result["feed"] = timed(steps, "feed", feed, args)  # issue 15
     return result
 
 
@@ -313,6 +334,7 @@ def verdicts(r: dict[str, Any]) -> list[dict[str, Any]]:
         target("export quads/s / Store.dump quads/s", r["export"]["ratio"], "-", None, "x"),
     ]  # fmt: skip
     rows += _endpoint_verdicts("embedded", r["endpoint"])
+    rows += _feed_verdicts(r)  # issue 15
     rows += r.get("pages", {}).get("verdicts", [])  # issue 16's analyst pages
     rows += search_bench.verdicts(r["search"]) if "search" in r else []  # issue 17
     remote = r["remote"]
@@ -378,6 +400,10 @@ def report_markdown(r: dict[str, Any]) -> str:
     lines += _e2e_section(r) + _harvest_section(r)
     lines += _endpoint_section("Endpoint, embedded store", r["endpoint"])
     lines += _endpoint_section("Endpoint, remote store (oxigraph serve)", r["remote"]["endpoint"])
+    if "feed" in r:
+        from bench import feed_bench
+
+        lines += ["", "## Change feed (issue 15)", "", *feed_bench.report_lines(r["feed"])]
     if "pages" in r:
         lines += ["", "## Analyst pages (issue 16)", "", *pages_bench.report_lines(r["pages"])]
     if "search" in r:
@@ -545,6 +571,11 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--scale", type=float, default=1.0, help="of the default mix")
     parser.add_argument("--small-ratio", type=float, default=0.25, help="second RSS size")
     parser.add_argument("--remote-scale", type=float, default=0.05, help="of the default mix")
+    parser.add_argument("--feed-changes", type=int, default=50_000,
+                        help="changes the feed's consumer catches up on, at --scale 1")  # fmt: skip
+    parser.add_argument("--feed-decisions", type=int, default=2000,
+                        help="generated decisions for the feed's harvest cost")  # fmt: skip
+    parser.add_argument("--feed-runs", type=int, default=2, help="harvests with and without")
     parser.add_argument("--runs", type=int, default=20, help="requests per query for latency")
     parser.add_argument("--seconds", type=float, default=5.0, help="per throughput level")
     parser.add_argument("--threshold", type=float, default=0.5, help="linker threshold")
