@@ -14,13 +14,20 @@ __all__ = ["AICHI_SCHEME", "AichiTarget", "aichi_targets", "target_number"]
 
 AICHI_SCHEME = "https://w3id.org/mea/scheme/aichi-targets"
 
+# Two plain queries: in one, the engine evaluated the union of the labels first, over every
+# statement of the store (0.84 s at 800,000 quads, growing with the store).
 _TARGETS = """PREFIX skos: <http://www.w3.org/2004/02/skos/core#>
-SELECT ?target ?code ?goal ?p ?o ?via WHERE {
+SELECT ?target ?code ?goal WHERE {
   ?target skos:inScheme ?scheme ; skos:broader ?goal ; skos:notation ?code .
-  { ?target ?p ?o FILTER(?p IN (skos:prefLabel, skos:altLabel, skos:definition)) }
-  UNION { ?goal ?p ?o FILTER(?p IN (skos:prefLabel, skos:definition, skos:notation))
-          BIND(skos:broader AS ?via) }
 }"""
+_LITERALS = """PREFIX skos: <http://www.w3.org/2004/02/skos/core#>
+SELECT ?x ?p ?o WHERE {
+  {values} ?x ?p ?o
+  FILTER(?p IN (skos:prefLabel, skos:altLabel, skos:definition, skos:notation) && isLITERAL(?o))
+}"""
+#: what a page shows of a target, and of its goal (``via``: read on the goal)
+_ON_TARGET = ("prefLabel", "altLabel", "definition")
+_ON_GOAL = ("prefLabel", "definition", "notation")
 
 
 @dataclass
@@ -46,39 +53,44 @@ def target_number(iri: str) -> int | None:
 
 
 def aichi_targets(reader: Reader) -> list[AichiTarget]:
-    """The targets of the Aichi scheme in the store, by number."""
-    rows = reader.select(_TARGETS, {"scheme": ox.NamedNode(AICHI_SCHEME)})
+    """The targets of the Aichi scheme in the store, by number (two queries)."""
     found: dict[str, AichiTarget] = {}
-    for row in rows:
+    for row in reader.select(_TARGETS, {"scheme": ox.NamedNode(AICHI_SCHEME)}):
         iri = row["target"].value
         number = target_number(iri)
-        if number is None:
-            continue
-        target = found.get(iri)
-        if target is None:
-            target = found[iri] = AichiTarget(number, iri, row["code"].value, row["goal"].value)
-        _add(target, row)
+        if number is not None and iri not in found:
+            found[iri] = AichiTarget(number, iri, row["code"].value, row["goal"].value)
+    nodes = [ox.NamedNode(i) for t in found.values() for i in (t.iri, t.goal)]
+    literals: dict[str, list[tuple[str, ox.Literal]]] = {}
+    for row in reader.select_values(_LITERALS, "x", nodes):
+        value = row["o"]
+        if isinstance(value, ox.Literal):
+            name = row["p"].value.removeprefix(_SKOS)
+            literals.setdefault(row["x"].value, []).append((name, value))
+    for target in found.values():
+        for name, value in literals.get(target.iri, ()):
+            if name in _ON_TARGET:
+                _add(target, name, value, on_goal=False)
+        for name, value in literals.get(target.goal, ()):
+            if name in _ON_GOAL:
+                _add(target, name, value, on_goal=True)
     return sorted(found.values(), key=lambda t: t.number)
 
 
 _SKOS = "http://www.w3.org/2004/02/skos/core#"
 
 
-def _add(target: AichiTarget, row: dict[str, ox.NamedNode | ox.BlankNode | ox.Literal]) -> None:
-    value, predicate = row.get("o"), row["p"].value
-    if not isinstance(value, ox.Literal):
-        return
-    on_goal = "via" in row
+def _add(target: AichiTarget, name: str, value: ox.Literal, *, on_goal: bool) -> None:
     if on_goal:
-        if predicate == _SKOS + "prefLabel":
+        if name == "prefLabel":
             _once(target.goal_labels, value)
-        elif predicate == _SKOS + "definition":
+        elif name == "definition":
             _once(target.goal_definition, value)
         else:
             target.goal_code = value.value
-    elif predicate == _SKOS + "prefLabel":
+    elif name == "prefLabel":
         _once(target.labels, value)
-    elif predicate == _SKOS + "altLabel":
+    elif name == "altLabel":
         _once(target.short, value)
     else:
         _once(target.definition, value)

@@ -69,10 +69,12 @@ _DECISIONS = (
 )
 _TITLES = _PREFIXES + "SELECT ?x ?title WHERE { {values} ?x dcterms:title ?title }"
 _NUMBERS = _PREFIXES + "SELECT ?x ?number WHERE { {values} ?x mea:number ?number }"
+# ``{target}`` is the one target (written by pyoxigraph): links to the others stay out.
 _LINKS = (
     _PREFIXES
-    + """SELECT ?x ?target ?method ?score WHERE {
+    + """SELECT ?x ?method ?score WHERE {
   {values} ?x mea:targetLink ?link . ?link mea:target ?target ; mea:method ?method .
+  FILTER(?target = {target})
   OPTIONAL { ?link mea:score ?score }
 }"""
 )
@@ -204,9 +206,8 @@ def _methods(
     """How each subject's link to ``target`` was made: the best of its qualified links (the
     source's first), or nothing when it has only the ``mea:aichiTarget`` shortcut."""
     best: dict[str, tuple[str | None, float | None]] = {}
-    for row in reader.select_values(_LINKS, "x", [ox.NamedNode(s) for s in subjects]):
-        if row["target"].value != target:
-            continue
+    query = _LINKS.replace("{target}", str(ox.NamedNode(target)))
+    for row in reader.select_values(query, "x", [ox.NamedNode(s) for s in subjects]):
         subject, method = row["x"].value, row["method"].value
         score_term = row.get("score")
         score = _float(score_term.value) if score_term is not None else None
