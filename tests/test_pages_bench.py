@@ -4,6 +4,7 @@ run in ``make bench`` or ``python -m bench.pages_bench``)."""
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 from bench import pages_bench
@@ -57,3 +58,15 @@ def test_the_suite_reports_the_pages_when_measured() -> None:
     assert "pages: gaps median server time" in names
     result["verdicts"] = suite.verdicts(result)
     assert "## Analyst pages (issue 16)" in suite.report_markdown(result)
+
+
+def test_the_warming_log_line_is_read_and_reported(tmp_path: Path) -> None:
+    log = tmp_path / "pages.log"
+    log.write_text("INFO sparql.pages.warm: pages warmed in 12.34 s\n")
+    assert pages_bench.wait_warmed(log, timeout=1) == 12.34
+    page = {"path": "/gaps", "bytes": 1, "first_ms": 5.0, "first_server_ms": 4.0}
+    page |= {"client": {"median_ms": 1.0, "p95_ms": 2.0}, "server": None}
+    result = {"pages": {"gaps": page}, "screenshots": [], "warm": {"seconds": 12.34}}
+    assert any(
+        "in 12.34 s, before the first request" in line for line in pages_bench.report_lines(result)
+    )
