@@ -59,6 +59,9 @@ EXCEPTIONS = {
     # the embedded store's FROM check uses the endpoint's SPARQL lexer, imported late (the
     # sparql package imports the store)
     ("harvester.store.embedded", "sparql.guard"),
+    # a followed stream's run (source kind ldes) is described like a harvest run, in the same
+    # commit as its last page (issue 15)
+    ("harvester.feed.follow", "harvester.history"),
 }
 
 
