@@ -169,8 +169,8 @@ class Follower:
         for quad in self.store.graph_quads(self.position_graph(source)):
             if quad.predicate.value == FOLLOW_PAGE:
                 # the page read next, then the pages queued after it (IRIs hold no space)
-                page, *position.queue = value_of(quad.object).split()
-                position.page = page
+                pages = value_of(quad.object).split()
+                position.page, position.queue = (pages[0], pages[1:]) if pages else (None, [])
             elif quad.predicate.value == FOLLOW_APPLIED:
                 position.applied.add(value_of(quad.object))
             elif quad.predicate.value == FOLLOW_DONE:
