@@ -4,6 +4,7 @@ IRI that is not a decision gets its page without a decision query."""
 
 from __future__ import annotations
 
+import os
 import threading
 import time
 import tomllib
@@ -189,3 +190,19 @@ def test_every_decision_mapping_mints_under_the_decision_path() -> None:
             found += 1
             assert spec["iri"].startswith("{base}" + DECISION_PATH), path
     assert found >= 2
+
+
+def test_the_warming_thread_runs_at_a_lower_priority() -> None:
+    seen: list[int] = []
+    version = ["v1"]
+
+    def step() -> None:
+        seen.append(os.getpriority(os.PRIO_PROCESS, threading.get_native_id()))
+
+    warmer = Warmer(lambda: version[0], lambda: [step], interval=0.01, niceness=5)
+    warmer.start()
+    try:
+        assert warmer.wait_warmed("v1", 10)
+    finally:
+        warmer.stop()
+    assert seen == [min(os.getpriority(os.PRIO_PROCESS, 0) + 5, 19)]
