@@ -8,6 +8,8 @@ mappings) are not written at all.
 
 from __future__ import annotations
 
+import hashlib
+import json
 import logging
 from collections import deque
 from collections.abc import Callable
@@ -23,6 +25,7 @@ from .exceptions import (
     StoreError,
 )
 from .history import RunDescription, RunHistory
+from .mapping import values
 from .mapping.engine import MappingContext, MappingRegistry, RecordMapping, encode_segment
 from .mapping.enrich import ENRICH_VERSION, Enricher, inferred_graph
 from .mapping.transform import Job, Transformed, Transformer, TransformPool
@@ -37,7 +40,7 @@ from .models import (
 )
 from .raw import RawArchive
 from .settings import SourceConfig
-from .sources import Listing, RawRecord, Source
+from .sources import Listing, RawRecord, RowCheck, Source
 from .state import HarvestState, KnownRecord, RunLedger
 from .store.api import StoreBackend
 from .store.writer import DEFAULT_BATCH_QUADS, ChangeWriter
@@ -81,6 +84,9 @@ class _Run:
     #: the commit lands in the background (a command's chain of commits): the run's
     #: bookkeeping waits for it (:meth:`Harvester._landed`)
     deferred: bool = False
+    #: listing-row fingerprints of rows checked and found changed, until their record is
+    #: queued (:meth:`Harvester._row_check`; bounded by a page of rows)
+    row_hashes: dict[tuple[str, str], str] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -199,9 +205,10 @@ class Harvester:
             return
         listing = Listing(entity)
         since = self._since(run, mapping, entity)
+        unchanged = self._row_check(run, mapping, entity)
         try:
             for raw in source.records(
-                entity, listing, navigations=mapping.navigations, since=since
+                entity, listing, navigations=mapping.navigations, since=since, unchanged=unchanged
             ):
                 self._process(run, mapping, raw)
             self._drain(run)
@@ -257,6 +264,31 @@ class Harvester:
             source=run.config.name,
         )
 
+    def _row_check(self, run: _Run, mapping: RecordMapping, entity: str) -> RowCheck | None:
+        """Rows whose provider states when they last changed (the mapping's ``dcterms:modified``
+        field) and that are exactly as the store took them last time (same fingerprint: the
+        row, the mappings, the base IRI) are unchanged: their details (navigations, trees) are
+        not fetched again, and they are not transformed again. Not for ``--full`` runs and
+        remaps (which read everything), nor for rows without a change marker."""
+        markers = mapping.modified_fields
+        if run.full or run.force or not markers:
+            return None
+        salt = _row_salt(mapping, self.base_iri)
+
+        def unchanged(row: RawRecord) -> bool:
+            assert row.record_id is not None
+            if not isinstance(row.payload, dict) or not any(
+                values.lookup(row.payload, name) for name in markers
+            ):
+                return False
+            fingerprint = row_fingerprint(salt, row.payload)
+            if run.ledger.row_hash(entity, row.record_id) == fingerprint:
+                return True
+            run.row_hashes[(entity, row.record_id)] = fingerprint
+            return False
+
+        return unchanged
+
     # -- one record --------------------------------------------------------------------------
 
     def _process(
@@ -265,10 +297,16 @@ class Harvester:
         """Queue one record for its transform, which also hashes it (same hash as the store
         has: unchanged) and encodes it for the raw archive, on a worker for large runs."""
         run.control.check()
+        row_hash = (
+            None if raw.record_id is None else run.row_hashes.pop((raw.entity, raw.record_id), None)
+        )
         if raw.problem or raw.record_id is None:
             self._unreadable(run, raw, keep_raw)
             return
         run.ledger.see(raw.entity, raw.record_id)
+        if raw.unchanged:  # its listing row is as the store took it (see _row_check)
+            self._outcome(run, raw.entity, RecordOutcome.UNCHANGED)
+            return
         job = Job(
             raw.entity,
             raw.record_id,
@@ -276,6 +314,7 @@ class Harvester:
             raw.url,
             salt=mapping.digest + self.base_iri + ENRICH_VERSION,
             keep_raw=keep_raw,
+            row_hash=row_hash,
         )
         run.batch.append(job)
         if len(run.batch) >= _TRANSFORM_BATCH:
@@ -356,13 +395,16 @@ class Harvester:
             self._failed(run, raw, *result.error)
             return
         if result.unchanged:
+            if job.row_hash is not None:
+                run.ledger.row_seen(job.entity, job.record_id, job.row_hash)
             self._outcome(run, job.entity, RecordOutcome.UNCHANGED)
             return
         run.report.notes.extend(f"{job.entity} {job.record_id}: {w}" for w in result.warnings)
         run.writer.put_nquads(result.graph, result.text, result.count)
         if result.inferred is not None:
             run.writer.put_nquads(result.inferred_graph, result.inferred, result.inferred_count)
-        run.ledger.written(KnownRecord(job.entity, job.record_id, result.graph, result.digest))
+        known = KnownRecord(job.entity, job.record_id, result.graph, result.digest, job.row_hash)
+        run.ledger.written(known)
         outcome = RecordOutcome.ADDED if pending.previous is None else RecordOutcome.UPDATED
         self._outcome(run, job.entity, outcome)
 
@@ -580,3 +622,15 @@ class Harvester:
             self._close_pool(run)
             self._finish(run)
         return run.report
+
+
+def _row_salt(mapping: RecordMapping, base_iri: str) -> str:
+    """What a row's fingerprint also covers: a change of mappings, base IRI or enrichment
+    reads every record again."""
+    return f"row:{mapping.digest}:{base_iri}:{ENRICH_VERSION}"
+
+
+def row_fingerprint(salt: str, row: dict[str, object]) -> str:
+    """A listing row's fingerprint: its canonical JSON (keys sorted) with ``salt``."""
+    text = json.dumps(row, sort_keys=True, ensure_ascii=False, default=str, separators=(",", ":"))
+    return hashlib.blake2b((salt + text).encode("utf-8"), digest_size=16).hexdigest()

@@ -192,6 +192,12 @@ class HarvestSettings:
     #: worker processes for mapping and linking in large runs; None: one per core, at most
     #: four (0 turns them off; small runs never start them)
     workers: int | None = None
+    #: sources ``meahub harvest`` fetches at the same time (each from its own host, at its own
+    #: rate limit); their commits land one after the other. 1 (default): one after another,
+    #: each commit overlapping the next source's fetch. More pays where providers are slow to
+    #: answer; on the 2-core bench machine under load, 3 took 47.8 s against 34.6 s for 1 (a
+    #: loopback mock, CPU-bound) and peak RSS 1,027 MB for 2 against 770 MB
+    parallel_sources: int = 1
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -490,8 +496,10 @@ def _server(table: Mapping[str, Any], base_dir: Path | None = None) -> ServerSet
 
 def _harvest(table: Mapping[str, Any]) -> HarvestSettings:
     keys = {"user_agent", "max_delete_share", "workers", "flag_after_withheld_runs"}
-    _check_keys(table, keys, "[harvest]")
+    _check_keys(table, keys | {"parallel_sources"}, "[harvest]")
     values: dict[str, Any] = {}
+    if "parallel_sources" in table:
+        values["parallel_sources"] = _at_least_one(table, "parallel_sources", "harvest")
     if "flag_after_withheld_runs" in table:
         values["flag_after_withheld_runs"] = _at_least_one(
             table, "flag_after_withheld_runs", "harvest"

@@ -24,7 +24,7 @@ __all__ = ["HarvestState", "KnownRecord", "RunLedger", "RunRow"]
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS records (
     source TEXT NOT NULL, entity TEXT NOT NULL, id TEXT NOT NULL,
-    graph TEXT NOT NULL, hash TEXT NOT NULL, seen TEXT NOT NULL,
+    graph TEXT NOT NULL, hash TEXT NOT NULL, seen TEXT NOT NULL, row_hash TEXT,
     PRIMARY KEY (source, entity, id)
 );
 CREATE TABLE IF NOT EXISTS watermarks (
@@ -46,6 +46,8 @@ class KnownRecord:
     record_id: str
     graph: str
     hash: str
+    #: the fingerprint of its listing row (``RowCheck``), when the run had one
+    row_hash: str | None = None
 
 
 @dataclass(frozen=True)
@@ -64,6 +66,8 @@ class HarvestState:
     def __init__(self, directory: Path | None) -> None:
         self._db = open_database(directory, "state.sqlite", _SCHEMA)
         self._lock = threading.Lock()
+        _add_row_hash(self._db)
+        self._db.executescript(_LEDGER_SCHEMA)  # once: no schema change while runs go on
         self._ledgers = 0  # each ledger's tables are its own: one may commit after the next began
 
     @contextmanager
@@ -185,9 +189,11 @@ class RunLedger:
     run's memory does not grow with the source (measured: ~350 bytes a record in sets and
     lists, 100 MB at 281,000 records).
 
-    Seen keys and written records go to temporary tables in batches; :meth:`commit` folds the
-    written ones into ``records`` in one transaction, after the store commit. One run at a
-    time uses a database (the harvester is the store's only writer).
+    Seen keys and written records go to temporary tables in batches, under the ledger's own
+    number (runs of several sources share the tables: ``meahub harvest`` runs them at the same
+    time, and a run's ledger commits after its store commit has landed, maybe after the next
+    run began); :meth:`commit` folds the written ones into ``records`` in one transaction.
+    Every statement runs whole under the database's lock: the connection is shared by threads.
     """
 
     _FLUSH = 2000
@@ -195,14 +201,14 @@ class RunLedger:
     def __init__(
         self, db: sqlite3.Connection, lock: threading.Lock, source: str, *, number: int = 0
     ) -> None:
-        self._db, self._lock, self.source = db, lock, source
-        self._seen: list[tuple[str, str]] = []
-        self._written: list[tuple[str, str, str, str]] = []
-        # names made here from a counter, never from data; one pair of tables per ledger, so
-        # a run's ledger can commit after the next run's began (harvester.store.commits)
-        self._seen_table, self._written_table = f"run_seen_{number}", f"run_written_{number}"
+        self._db, self._lock, self.source, self.number = db, lock, source, number
+        self._seen: list[tuple[int, str, str]] = []
+        self._written: list[tuple[int, str, str, str, str, str | None]] = []
+        self._rows: list[tuple[int, str, str, str]] = []
+
+    def _all(self, sql: str, parameters: Sequence[Any]) -> list[Any]:
         with self._lock:
-            self._db.executescript(self._tables(_LEDGER_SCHEMA))
+            return self._db.execute(sql, parameters).fetchall()
 
     def known(self, entity: str, record_id: str) -> KnownRecord | None:
         """What the store holds for one record (before this run), or None."""
@@ -215,7 +221,7 @@ class RunLedger:
         for start in range(0, len(record_ids), 500):
             chunk = record_ids[start : start + 500]
             marks = ",".join("?" * len(chunk))  # placeholders only; the ids are parameters
-            rows = self._db.execute(
+            rows = self._all(
                 "SELECT id, graph, hash FROM records "
                 f"WHERE source = ? AND entity = ? AND id IN ({marks})",
                 (self.source, entity, *chunk),
@@ -226,30 +232,51 @@ class RunLedger:
     def unseen_count(self, entity: str) -> int:
         """How many records of ``entity`` the store holds that this run has not seen."""
         self._flush()
-        row = self._db.execute(
-            self._tables(
-                "SELECT COUNT(*) FROM records WHERE source = ? AND entity = ? AND NOT EXISTS "
-                "(SELECT 1 FROM temp.run_seen s WHERE s.entity = ? AND s.id = records.id)"
-            ),
-            (self.source, entity, entity),
+        rows = self._all(
+            "SELECT COUNT(*) FROM records WHERE source = ? AND entity = ? AND NOT EXISTS "
+            "(SELECT 1 FROM temp.run_seen s WHERE s.ledger = ? AND s.entity = ? "
+            "AND s.id = records.id)",
+            (self.source, entity, self.number, entity),
         )
-        return int(row.fetchone()[0])
+        return int(rows[0][0])
 
     def known_count(self) -> int:
-        row = self._db.execute("SELECT COUNT(*) FROM records WHERE source = ?", (self.source,))
-        return int(row.fetchone()[0])
+        rows = self._all("SELECT COUNT(*) FROM records WHERE source = ?", (self.source,))
+        return int(rows[0][0])
 
     def see(self, entity: str, record_id: str) -> None:
         """The record is (still) at the source."""
-        self._seen.append((entity, record_id))
+        self._seen.append((self.number, entity, record_id))
         if len(self._seen) >= self._FLUSH:
             self._flush()
 
     def written(self, record: KnownRecord) -> None:
         """The record was added or replaced by this run."""
-        self._written.append((record.entity, record.record_id, record.graph, record.hash))
+        entry = (
+            self.number,
+            record.entity,
+            record.record_id,
+            record.graph,
+            record.hash,
+            record.row_hash,
+        )
+        self._written.append(entry)
         if len(self._written) >= self._FLUSH:
             self._flush()
+
+    def row_seen(self, entity: str, record_id: str, row_hash: str) -> None:
+        """The record is unchanged, and its listing row has this fingerprint now."""
+        self._rows.append((self.number, entity, record_id, row_hash))
+        if len(self._rows) >= self._FLUSH:
+            self._flush()
+
+    def row_hash(self, entity: str, record_id: str) -> str | None:
+        """The fingerprint of the record's listing row when the store last took it, if any."""
+        rows = self._all(
+            "SELECT row_hash FROM records WHERE source = ? AND entity = ? AND id = ?",
+            (self.source, entity, record_id),
+        )
+        return rows[0][0] if rows else None
 
     def unseen(self, entity: str) -> Iterator[KnownRecord]:
         """Records of ``entity`` the store holds that this run has not seen, streamed in pages
@@ -257,14 +284,12 @@ class RunLedger:
         self._flush()
         after = ""
         while True:
-            rows = self._db.execute(
-                self._tables(
-                    "SELECT id, graph, hash FROM records WHERE source = ? AND entity = ? AND "
-                    "id > ? AND NOT EXISTS (SELECT 1 FROM temp.run_seen s WHERE s.entity = ? "
-                    "AND s.id = records.id) ORDER BY id LIMIT ?"
-                ),
-                (self.source, entity, after, entity, self._FLUSH),
-            ).fetchall()
+            rows = self._all(
+                "SELECT id, graph, hash FROM records WHERE source = ? AND entity = ? AND "
+                "id > ? AND NOT EXISTS (SELECT 1 FROM temp.run_seen s WHERE s.ledger = ? "
+                "AND s.entity = ? AND s.id = records.id) ORDER BY id LIMIT ?",
+                (self.source, entity, after, self.number, entity, self._FLUSH),
+            )
             for record_id, graph, digest in rows:
                 yield KnownRecord(entity, record_id, graph, digest)
             if len(rows) < self._FLUSH:
@@ -279,66 +304,93 @@ class RunLedger:
             db.execute("BEGIN IMMEDIATE")
             try:
                 db.execute(
-                    self._tables(
-                        "INSERT OR REPLACE INTO records SELECT ?, entity, id, graph, hash, ? "
-                        "FROM temp.run_written"
-                    ),
-                    (self.source, seen_at),
+                    "INSERT OR REPLACE INTO records (source, entity, id, graph, hash, seen, "
+                    "row_hash) SELECT ?, entity, id, graph, hash, ?, row_hash "
+                    "FROM temp.run_written WHERE ledger = ?",
+                    (self.source, seen_at, self.number),
+                )
+                db.execute(
+                    "UPDATE records SET row_hash = r.row_hash FROM temp.run_rows r "
+                    "WHERE r.ledger = ? AND records.source = ? AND records.entity = r.entity "
+                    "AND records.id = r.id",
+                    (self.number, self.source),
                 )
                 db.executemany(
                     "DELETE FROM records WHERE source = ? AND entity = ? AND id = ?",
                     ((self.source, r.entity, r.record_id) for r in deletes),
                 )
+                _forget(db, self.number)
                 db.execute("COMMIT")
             except BaseException:
                 db.execute("ROLLBACK")
                 raise
-        self.close()
-
-    def _tables(self, sql: str) -> str:
-        """``sql`` on this ledger's own tables."""
-        return sql.replace("run_seen", self._seen_table).replace("run_written", self._written_table)
+        self._clear()
 
     def close(self) -> None:
         """Forget the run's bookkeeping (also after a failed run)."""
+        self._clear()
+        with self._lock:
+            self._db.execute("BEGIN")
+            try:
+                _forget(self._db, self.number)
+                self._db.execute("COMMIT")
+            except BaseException:
+                self._db.execute("ROLLBACK")
+                raise
+
+    def _clear(self) -> None:
         self._seen.clear()
         self._written.clear()
-        with self._lock:
-            self._db.executescript(self._tables(_LEDGER_DROP))
+        self._rows.clear()
 
     def _flush(self) -> None:
         """Write the buffered keys in one transaction (3x faster than one per statement)."""
-        if not (self._seen or self._written):
+        if not (self._seen or self._written or self._rows):
             return
         with self._lock:
             self._db.execute("BEGIN")
             try:
                 self._db.executemany(
-                    self._tables("INSERT OR IGNORE INTO temp.run_seen VALUES (?, ?)"), self._seen
+                    "INSERT OR IGNORE INTO temp.run_seen VALUES (?, ?, ?)", self._seen
                 )
                 self._db.executemany(
-                    self._tables("INSERT OR REPLACE INTO temp.run_written VALUES (?, ?, ?, ?)"),
+                    "INSERT OR REPLACE INTO temp.run_written VALUES (?, ?, ?, ?, ?, ?)",
                     self._written,
+                )
+                self._db.executemany(
+                    "INSERT OR REPLACE INTO temp.run_rows VALUES (?, ?, ?, ?)", self._rows
                 )
                 self._db.execute("COMMIT")
             except BaseException:
                 self._db.execute("ROLLBACK")
                 raise
-        self._seen.clear()
-        self._written.clear()
+        self._clear()
 
 
-_LEDGER_DROP = """
-DROP TABLE IF EXISTS temp.run_seen;
-DROP TABLE IF EXISTS temp.run_written;
-"""
-_LEDGER_SCHEMA = (
-    _LEDGER_DROP
-    + """
-CREATE TEMP TABLE run_seen (entity TEXT NOT NULL, id TEXT NOT NULL, PRIMARY KEY (entity, id));
-CREATE TEMP TABLE run_written (
-    entity TEXT NOT NULL, id TEXT NOT NULL, graph TEXT NOT NULL, hash TEXT NOT NULL,
-    PRIMARY KEY (entity, id)
+def _forget(db: sqlite3.Connection, ledger: int) -> None:
+    for table in ("run_seen", "run_written", "run_rows"):  # names of ours, never data
+        db.execute(f"DELETE FROM temp.{table} WHERE ledger = ?", (ledger,))
+
+
+def _add_row_hash(db: sqlite3.Connection) -> None:
+    """A state made before listing-row fingerprints gets their column (empty: every record's
+    details are read once more, then fingerprinted)."""
+    columns = {row[1] for row in db.execute("PRAGMA table_info(records)")}
+    if "row_hash" not in columns:
+        db.execute("ALTER TABLE records ADD COLUMN row_hash TEXT")
+
+
+_LEDGER_SCHEMA = """
+CREATE TEMP TABLE IF NOT EXISTS run_seen (
+    ledger INTEGER NOT NULL, entity TEXT NOT NULL, id TEXT NOT NULL,
+    PRIMARY KEY (ledger, entity, id)
+);
+CREATE TEMP TABLE IF NOT EXISTS run_written (
+    ledger INTEGER NOT NULL, entity TEXT NOT NULL, id TEXT NOT NULL, graph TEXT NOT NULL,
+    hash TEXT NOT NULL, row_hash TEXT, PRIMARY KEY (ledger, entity, id)
+);
+CREATE TEMP TABLE IF NOT EXISTS run_rows (
+    ledger INTEGER NOT NULL, entity TEXT NOT NULL, id TEXT NOT NULL, row_hash TEXT NOT NULL,
+    PRIMARY KEY (ledger, entity, id)
 );
 """
-)

@@ -587,6 +587,8 @@ def test_an_unreadable_decision_tree_is_a_failed_record_not_a_failed_run(hub: Hu
     mock = CbdDecisionsProvider(data, base_url="http://cbd.test")
     config = hub.source(name="dtt", kind="cbd-decisions", url="http://cbd.test")
     first = hub.harvest(mock.handle, config)
+    for record in data["Decisions"].values():  # changed at the source: every tree is read
+        record["updated"] = "2026-12-01T10:00:00Z"
     broken: list[str] = []
 
     def handler(request: httpx.Request) -> httpx.Response:

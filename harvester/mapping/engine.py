@@ -44,6 +44,7 @@ _RDF_TYPE = ox.NamedNode(RDF + "type")
 _DERIVED = ox.NamedNode(PROV + "wasDerivedFrom")
 _GENERATED = ox.NamedNode(PROV + "wasGeneratedBy")
 _HARVEST_SOURCE = ox.NamedNode(MEA + "harvestSource")
+_MODIFIED = "http://purl.org/dc/terms/modified"
 _TARGET_LINK = ox.NamedNode(MEA + "targetLink")
 _XSD_STRING = ox.NamedNode(XSD + "string")
 _XSD_DATE = ox.NamedNode(XSD + "date")
@@ -228,6 +229,17 @@ class RecordMapping:
             )
         except KeyError as exc:
             raise ConfigError(f"{where}: missing key {exc}") from exc
+
+    @property
+    def modified_fields(self) -> tuple[str, ...]:
+        """The row fields (and their aliases) the mapping reads the record's last
+        modification from (``dcterms:modified``): the provider's change marker."""
+        return tuple(
+            name
+            for spec in self.fields
+            if spec.prop.value == _MODIFIED and spec.nested is None
+            for name in (spec.source, *spec.aliases)
+        )
 
     # -- applying ----------------------------------------------------------------------------
 

@@ -45,6 +45,8 @@ class Job:
     previous: str | None = None
     #: also return the payload in the raw archive's form
     keep_raw: bool = False
+    #: the fingerprint of the record's listing row (harvester.pipeline: kept in the ledger)
+    row_hash: str | None = None
 
 
 @dataclass(frozen=True)

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import dataclasses
 from collections import Counter
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from datetime import datetime
 from enum import Enum
@@ -62,7 +62,14 @@ def progress_for(console: Console, source: str) -> Iterator[ProgressCallback]:
     On a terminal it is a live line with the record counts (folded onto more lines rather
     than cut when the terminal is narrow); elsewhere it stays quiet.
     """
-    counts: Counter[str] = Counter()
+    with progress_board(console) as board:
+        yield board(source)
+
+
+@contextmanager
+def progress_board(console: Console) -> Iterator[Callable[[str], ProgressCallback]]:
+    """One progress display for several sources' runs at once: yields a function that gives
+    each source its line (and its callback, which any thread may call)."""
     with Progress(
         SpinnerColumn(),
         TextColumn("{task.description}", markup=False, style="bold", table_column=_folded()),
@@ -72,14 +79,19 @@ def progress_for(console: Console, source: str) -> Iterator[ProgressCallback]:
         transient=True,
         disable=not console.is_terminal,
     ) as progress:
-        task = progress.add_task(source, total=None, counts="starting")
 
-        def advance(entity: str, outcome: RecordOutcome) -> None:
-            counts[outcome.value] += 1
-            summary = " ".join(f"{k} {counts[k]}" for k in _OUTCOMES if counts[k])
-            progress.update(task, counts=f"{entity}: {summary}")
+        def line(source: str) -> ProgressCallback:
+            counts: Counter[str] = Counter()
+            task = progress.add_task(source, total=None, counts="starting")
 
-        yield advance
+            def advance(entity: str, outcome: RecordOutcome) -> None:
+                counts[outcome.value] += 1
+                summary = " ".join(f"{k} {counts[k]}" for k in _OUTCOMES if counts[k])
+                progress.update(task, counts=f"{entity}: {summary}")
+
+            return advance
+
+        yield line
 
 
 def _folded() -> Column:

@@ -12,7 +12,7 @@ from ..exceptions import ConfigError
 from ..http import Fetcher, RateLimiter, RetryPolicy, client_for_source
 from ..settings import SourceConfig
 from .cbd_decisions import CbdDecisionsSource
-from .informea_odata import Listing, ODataSource, RawRecord
+from .informea_odata import Listing, ODataSource, RawRecord, RowCheck
 from .ldes import LdesSource
 
 __all__ = [
@@ -22,6 +22,7 @@ __all__ = [
     "Listing",
     "ODataSource",
     "RawRecord",
+    "RowCheck",
     "Source",
     "open_source",
 ]
@@ -40,6 +41,7 @@ class Source(Protocol):
         *,
         navigations: Sequence[str] = (),
         since: datetime | None = None,
+        unchanged: RowCheck | None = None,
     ) -> Iterator[RawRecord]: ...
 
     def exists(self, entity: str, record_id: str) -> bool | None: ...

@@ -24,7 +24,15 @@ from ..exceptions import SourceError, SourceFormatError, SourceHTTPError
 from ..http import Fetcher
 from ..mapping import values
 from ..settings import SourceConfig
-from .informea_odata import DistinctRows, Listing, RawRecord, _signature, check_listing
+from .informea_odata import (
+    DistinctRows,
+    Listing,
+    RawRecord,
+    RowCheck,
+    _signature,
+    check_listing,
+    split_unchanged,
+)
 
 __all__ = ["CbdDecisionsSource", "decision_list_url"]
 
@@ -73,9 +81,12 @@ class CbdDecisionsSource:
         *,
         navigations: Sequence[str] = (),
         since: datetime | None = None,
+        unchanged: RowCheck | None = None,
     ) -> Iterator[RawRecord]:
         """Every decision tree once; sets ``listing.complete`` after the last page (unless
-        the listing cannot be trusted to be whole: see :func:`check_listing`).
+        the listing cannot be trusted to be whole: see :func:`check_listing`). A decision
+        whose listing row ``unchanged`` vouches for comes as its row, marked unchanged, its
+        tree not fetched.
 
         :raises SourceError: when the listing cannot be fetched or read, or past
             ``max_pages``.
@@ -84,7 +95,8 @@ class CbdDecisionsSource:
         with ThreadPoolExecutor(max_workers=max(1, self.config.concurrency)) as pool:
             for page in self._pages(listing):
                 listed = [self._listed(item) for item in page]
-                fresh = [r for r in listed if rows.first(r)]
+                same, fresh = split_unchanged([r for r in listed if rows.first(r)], unchanged)
+                yield from same
                 yield from (r for r in fresh if r.record_id is None)
                 yield from pool.map(self._tree, [r.record_id for r in fresh if r.record_id])
         rows.settle(listing)

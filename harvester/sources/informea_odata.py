@@ -13,7 +13,7 @@ import json
 import logging
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Any
 
@@ -46,6 +46,30 @@ class RawRecord:
     payload: Any
     url: str
     problem: str | None = None
+    #: its listing row is as the store has it (see :data:`RowCheck`): its details were not
+    #: fetched, and ``payload`` is the row alone
+    unchanged: bool = False
+
+
+#: Asked of each listed row with an id, before its details (navigations, trees) are fetched:
+#: True when the row is exactly as the last run saw it, so the record need not be read again.
+RowCheck = Callable[[RawRecord], bool]
+
+
+def split_unchanged(
+    rows: Sequence[RawRecord], unchanged: RowCheck | None
+) -> tuple[list[RawRecord], list[RawRecord]]:
+    """``rows`` as (unchanged, the others): rows with an id that ``unchanged`` vouches for,
+    marked :attr:`RawRecord.unchanged`, and every other row as it was."""
+    if unchanged is None:
+        return [], list(rows)
+    same, other = [], []
+    for row in rows:
+        if row.record_id is not None and row.problem is None and unchanged(row):
+            same.append(replace(row, unchanged=True))
+        else:
+            other.append(row)
+    return same, other
 
 
 @dataclass
@@ -95,8 +119,11 @@ class ODataSource:
         *,
         navigations: Sequence[str] = (),
         since: datetime | None = None,
+        unchanged: RowCheck | None = None,
     ) -> Iterator[RawRecord]:
-        """Every record of ``entity``, each once; sets ``listing.complete`` at the end.
+        """Every record of ``entity``, each once; sets ``listing.complete`` at the end. Rows
+        ``unchanged`` vouches for come as they were listed, marked unchanged, their
+        navigations not fetched.
 
         :raises SourceError: when a page cannot be fetched or read (the listing is incomplete).
         """
@@ -104,7 +131,9 @@ class ODataSource:
         rows = DistinctRows(entity)
         with ThreadPoolExecutor(max_workers=max(1, self.config.concurrency)) as pool:
             for items in self._pages(entity, listing, navigations, since):
-                fresh = [r for r in self._raw_records(entity, root, items) if rows.first(r)]
+                listed = [r for r in self._raw_records(entity, root, items) if rows.first(r)]
+                same, fresh = split_unchanged(listed, unchanged)
+                yield from same
                 if any(_needs_fetch(r, navigations) for r in fresh):
                     yield from pool.map(lambda r: self._resolve(r, navigations, root), fresh)
                 else:  # every navigation inline (or none asked): no thread hop per record

@@ -19,7 +19,7 @@ import pyoxigraph as ox
 from ..exceptions import SourceError, SourceFormatError
 from ..http import Fetcher
 from ..settings import SourceConfig
-from .informea_odata import Listing, RawRecord
+from .informea_odata import Listing, RawRecord, RowCheck
 
 __all__ = ["LdesMember", "LdesPage", "LdesSource"]
 
@@ -174,6 +174,7 @@ class LdesSource:
         *,
         navigations: Sequence[str] = (),
         since: datetime | None = None,
+        unchanged: RowCheck | None = None,
     ) -> Iterator[RawRecord]:
         raise SourceError(
             f"{self.config.name}: an ldes source is followed (harvester.feed.follow), not listed",

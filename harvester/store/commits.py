@@ -146,6 +146,9 @@ class CommitChain:
                 log.exception("after a commit: %s", exc)
                 raised = raised or exc
         self.wait_all()
+        with self._lock:
+            last = self._last
+        failed = failed or (last.error if last is not None else None)  # it fails after a failure
         if failed is not None:
             raise _as_store_error(failed)
         if raised is not None:

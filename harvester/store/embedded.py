@@ -724,7 +724,8 @@ def _remove_other_generations(path: Path, keep: set[str]) -> None:
     (readers in other processes reopen when ``GENERATION`` changes)."""
     now = time.time()
     for folder in path.glob("gen-*"):
-        if folder.name in keep or not folder.is_dir():
+        # a stage being made is first written as ``<name>.tmp`` (RocksDB's checkpoint)
+        if folder.name.removesuffix(".tmp") in keep or not folder.is_dir():
             continue
         marker = folder / _SUPERSEDED
         if marker.exists() and now - marker.stat().st_mtime < GENERATION_GRACE_SECONDS:

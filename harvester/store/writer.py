@@ -15,10 +15,12 @@ and :meth:`ChangeWriter.abort` cannot take back the batches already written (see
 
 from __future__ import annotations
 
+import itertools
 import logging
 import queue
 import threading
 from collections.abc import Callable, Iterable
+from dataclasses import dataclass
 from typing import Protocol
 
 import pyoxigraph as ox
@@ -98,10 +100,20 @@ class _BackgroundWriter:
                 self._queue.task_done()
 
 
+@dataclass(frozen=True)
+class _End:
+    """The end of a run's batches: its last batch, to publish; or nothing (given up)."""
+
+    last: ChangeSet | None
+
+
 class _ChainedWriter:
     """A run's batches, in a command's chain of commits (:mod:`harvester.store.commits`): a
     thread that, in the commit's turn, stages a copy of the commit before it, writes the
     batches, then seals and publishes the stage without the harvest waiting for it.
+
+    The change feed's recorder sees each batch here, in the commit's turn, so commits of runs
+    harvested at the same time number their members one after the other.
 
     :meth:`put` has the same back-pressure as :class:`_BackgroundWriter`; :meth:`close` hands
     over the end (publish, or give up) and returns at once.
@@ -109,10 +121,11 @@ class _ChainedWriter:
 
     staged: StagedStore | None = None  # batches grow (STAGED_BATCH_FACTOR), as on a stage
 
-    def __init__(self, store: MeaStore, commit: Commit) -> None:
+    def __init__(self, store: MeaStore, commit: Commit, feed: _Recorder | None) -> None:
         self.store = store
         self.commit = commit
-        self._queue: queue.Queue[ChangeSet | bool] = queue.Queue(maxsize=1)
+        self.feed = feed
+        self._queue: queue.Queue[ChangeSet | _End] = queue.Queue(maxsize=1)
         self._ended = False  # the end was taken from the queue
         self._thread = threading.Thread(target=self._run, name="meahub-commit", daemon=True)
         self._thread.start()
@@ -122,12 +135,10 @@ class _ChainedWriter:
         self._raise()
         self._queue.put(changes)
 
-    def close(self, *, publish: bool) -> None:
-        """The end of the run's batches: publish them (in turn) or give them up."""
-        self._queue.put(publish)
-
-    def join(self) -> None:
-        self._thread.join()
+    def close(self, last: ChangeSet | None) -> None:
+        """The end of the run's batches: publish them with ``last`` (in turn), or (None)
+        give them up."""
+        self._queue.put(_End(last))
 
     def _raise(self) -> None:
         if self.commit.error is not None:
@@ -139,8 +150,7 @@ class _ChainedWriter:
             self.commit.after_previous_sealed()
             staged = self.store.stage()
             assert staged is not None
-            end = self._write(staged)
-            if not end:
+            if not self._write(staged):
                 self.store.discard(staged)
                 self.commit.skip()
                 return
@@ -161,21 +171,42 @@ class _ChainedWriter:
 
     def _write(self, staged: StagedStore) -> bool:
         """Write the batches until the end; :returns: whether to publish."""
+        carry: ChangeSet | None = None
         while True:
             item = self._queue.get()
             try:
-                if isinstance(item, bool):
+                if isinstance(item, _End):
                     self._ended = True
-                    return item
-                staged.apply(item)
+                    if item.last is None:
+                        return False
+                    last = _after(carry, item.last)
+                    if self.feed is not None:
+                        self.feed.batch(last, final=True)
+                    staged.apply(last)
+                    return True
+                batch = _after(carry, item)
+                carry = self.feed.batch(batch, final=False) if self.feed is not None else None
+                staged.apply(batch)
             finally:
                 self._queue.task_done()
 
     def _drain(self) -> None:
         """After a failure: take what the harvest still hands over, up to its end."""
         while not self._ended:
-            self._ended = isinstance(self._queue.get(), bool)
+            self._ended = isinstance(self._queue.get(), _End)
             self._queue.task_done()
+
+
+def _after(carry: ChangeSet | None, batch: ChangeSet) -> ChangeSet:
+    """``batch`` with what the batch before carried over (:meth:`_Recorder.batch`) first."""
+    if carry is None:
+        return batch
+    joined = ChangeSet()
+    for graph, text in itertools.chain(carry.replace.items(), batch.replace.items()):
+        joined.put_nquads(graph, text, text.count("\n"))
+    for graph in itertools.chain(carry.drop, batch.drop):
+        joined.drop_graph(graph)
+    return joined
 
 
 class ChangeWriter:
@@ -222,7 +253,8 @@ class ChangeWriter:
             if self.staged is None:  # an in-memory store: one transaction at the end
                 self.batch_limit = 2**62
                 return
-        carry = self.feed.batch(self.pending, final=False) if self.feed else None
+        chained = isinstance(self.staged, _ChainedWriter)  # its thread tells the feed, in turn
+        carry = self.feed.batch(self.pending, final=False) if self.feed and not chained else None
         self.staged.put(self.pending)
         self.pending = carry or ChangeSet()
         if not isinstance(self.staged, _BackgroundWriter) or self.staged.staged is not None:
@@ -236,7 +268,7 @@ class ChangeWriter:
         chain = self._chain()
         if chain is not None:
             assert isinstance(self.store, MeaStore)
-            return _ChainedWriter(self.store, chain.begin())
+            return _ChainedWriter(self.store, chain.begin(), self.feed)
         staged = self.store.stage()
         if staged is None:
             return None
@@ -252,10 +284,10 @@ class ChangeWriter:
 
         :raises StoreError: when the write fails (with ``wait=False``: see ``Commit.wait``).
         """
-        if self.feed is not None:
-            self.feed.batch(self.pending, final=True)
         if self._chain() is not None and (self.staged is not None or self.pending):
             return self._commit_chained(wait)
+        if self.feed is not None:
+            self.feed.batch(self.pending, final=True)
         if self.staged is None:
             self.store.apply(self.pending)
         else:
@@ -278,10 +310,7 @@ class ChangeWriter:
         writer = self.staged or self._background()
         assert isinstance(writer, _ChainedWriter)
         self.staged = None
-        try:
-            writer.put(self.pending)
-        finally:
-            writer.close(publish=True)
+        writer.close(self.pending)
         self.pending = ChangeSet()
         if wait:
             writer.commit.wait()
@@ -294,7 +323,7 @@ class ChangeWriter:
         """Forget every change; the store stays as it was (on a remote store: as the batches
         already written left it)."""
         if isinstance(self.staged, _ChainedWriter):
-            self.staged.close(publish=False)  # its place in the chain passes on
+            self.staged.close(None)  # its place in the chain passes on
         elif self.staged is not None:
             writer = self.staged
             try:
