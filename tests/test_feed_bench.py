@@ -15,10 +15,12 @@ def test_catch_up_mirrors_the_hub_and_is_reported() -> None:
     result |= {
         "decisions": 10,
         "harvest": {"without_feed_s": 2.0, "with_feed_s": 2.3, "ratio": 1.15,
+                    "cpu_without_feed_s": 3.0, "cpu_with_feed_s": 3.15, "cpu_ratio": 1.05,
                     "runs": {"without": [2.0], "with": [2.3]}},
     }  # fmt: skip
     rows = {row["name"]: row for row in feed_bench.verdicts(result)}
     assert rows["feed: harvest time with / without the feed"]["met"] is False  # 1.15 > 1.10
+    assert rows["feed: harvest CPU time with / without the feed"]["met"] is True
     assert rows["feed: catch-up mirror equals the hub (records)"]["met"] is True
     text = "\n".join(feed_bench.report_lines(result))
     assert "**1.15x** (target <= 1.10)" in text

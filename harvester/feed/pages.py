@@ -15,7 +15,15 @@ import pyoxigraph as ox
 
 from ..store.api import StoreBackend
 from .recorder import FeedState, commits, read_state
-from .terms import FEED_KIND, FEED_PAYLOAD, FEED_PREDICATES, FEED_RECORD, FeedTerms, value_of
+from .terms import (
+    FEED_KIND,
+    FEED_PAYLOAD,
+    FEED_PREDICATES,
+    FEED_RECORD,
+    FeedTerms,
+    decode_payload,
+    value_of,
+)
 
 __all__ = ["FeedPage", "FeedReader", "Member", "feed_quads"]
 
@@ -89,10 +97,10 @@ class FeedReader:
             elif predicate == FEED_KIND:
                 kind = value_of(quad.object)
             elif predicate == FEED_PAYLOAD:
-                payload = value_of(quad.object)
+                payload = decode_payload(quad.object)
         triples = tuple(
             t.triple if isinstance(t, ox.Quad) else t
-            for t in ox.parse(payload.encode("utf-8"), format=ox.RdfFormat.N_TRIPLES)
+            for t in ox.parse(payload.encode("utf-8"), format=ox.RdfFormat.N_QUADS)
         )
         return Member(number, record, _time_of(number, times), kind, triples)
 

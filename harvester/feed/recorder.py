@@ -38,6 +38,7 @@ from .terms import (
     FEED_RETENTION,
     FEED_TIME,
     FeedTerms,
+    encode_payload,
     record_of_graph,
     value_of,
 )
@@ -55,6 +56,8 @@ __all__ = [
 log = logging.getLogger(__name__)
 
 _HARVEST_SOURCE = f"<{MEA}harvestSource>"
+_HARVEST_SOURCE_AFTER = f" {_HARVEST_SOURCE} "
+_RECORD, _KIND, _PAYLOAD = (str(ox.NamedNode(p)) for p in (FEED_RECORD, FEED_KIND, FEED_PAYLOAD))
 _INFERRED = "/inferred"
 _GENERATED_BY = f" <{PROV}wasGeneratedBy> "
 
@@ -252,27 +255,29 @@ class CommitRecorder:
             return
         self.done.add(record.graph)
         number = self._number()
-        member = ox.NamedNode(self.terms.member(number))
         graph = self.terms.member_graph(number)
-        quads = [
-            ox.Quad(member, ox.NamedNode(FEED_RECORD), ox.NamedNode(iri)),
-            ox.Quad(member, ox.NamedNode(FEED_KIND), ox.Literal(kind)),
+        # written as N-Quads text at once (every term by pyoxigraph's serialiser): the member
+        # is written for every record a harvest changes, so it is kept cheap
+        member, tail = ox.NamedNode(self.terms.member(number)), _line_tail(graph)
+        lines = [
+            f"{member} {_RECORD} {ox.NamedNode(iri)}{tail}",
+            f"{member} {_KIND} {ox.Literal(kind)}{tail}",
         ]
         if payload:
-            quads.append(ox.Quad(member, ox.NamedNode(FEED_PAYLOAD), ox.Literal(payload)))
-        changes.put_graph(graph, quads)
+            lines.append(f"{member} {_PAYLOAD} {encode_payload(payload)}{tail}")
+        changes.put_nquads(graph, "".join(lines), len(lines))
 
     def _payload(self, record: _Record) -> str:
-        """The record's triples as committed (its graph and its inferred graph), N-Triples."""
-        text = record.text if record.text is not None else self._stored(record.graph)
-        main = _triples(text, record.graph) if record.text is not None else text
-        inferred_graph = record.graph + _INFERRED
+        """The record's triples as committed (its graph and its inferred graph): N-Quads lines
+        as written (the graph names are ignored when read back) and N-Triples lines of the
+        graph not in this batch, read from the store."""
+        main = record.text if record.text is not None else self._stored(record.graph)
         if record.inferred_dropped:
             inferred = ""
         elif record.inferred is not None:
-            inferred = _triples(record.inferred, inferred_graph)
+            inferred = record.inferred
         else:
-            inferred = self._stored(inferred_graph)
+            inferred = self._stored(record.graph + _INFERRED)
         return main + inferred
 
     def _stored(self, graph: str) -> str:
@@ -368,19 +373,27 @@ def commits(store: StoreBackend, terms: FeedTerms) -> list[tuple[int, int, datet
 
 
 def _record_iri(ntriples: str) -> str | None:
-    """The subject of the record's ``mea:harvestSource`` triple."""
-    for line in ntriples.splitlines():
-        subject, _, rest = line.partition(" ")
-        if rest.startswith(_HARVEST_SOURCE) and subject.startswith("<"):
+    """The subject of the record's ``mea:harvestSource`` triple (found with ``str.find``; a
+    literal holding the predicate's text is passed over: its line does not start with the
+    match's subject)."""
+    at = ntriples.find(_HARVEST_SOURCE_AFTER)
+    while at != -1:
+        subject = ntriples[ntriples.rfind("\n", 0, at) + 1 : at]
+        if subject.startswith("<") and subject.endswith(">") and " " not in subject:
             return subject[1:-1]
+        at = ntriples.find(_HARVEST_SOURCE_AFTER, at + 1)
     return None
+
+
+def _line_tail(graph: str) -> str:
+    return f" {ox.NamedNode(graph)} .\n"
 
 
 def _same(written: str, stored: str) -> bool:
     """Whether a record's new triples are its stored ones (the store keeps literals in
     canonical form, ``"0.550"^^xsd:decimal`` as ``"0.55"``: compare what it would keep)."""
     store = ox.Store()
-    store.load(written.encode("utf-8"), format=ox.RdfFormat.N_TRIPLES)
+    store.load(written.encode("utf-8"), format=ox.RdfFormat.N_QUADS)
     kept = {f"{q.subject} {q.predicate} {q.object} ." for q in store}
     return _content(kept) == _content(stored.splitlines())
 
@@ -388,11 +401,6 @@ def _same(written: str, stored: str) -> bool:
 def _content(lines: Iterable[str]) -> set[str]:
     """A record's lines but the link to the run that wrote it (a new run, same record)."""
     return {line for line in lines if _GENERATED_BY not in line}
-
-
-def _triples(nquads: str, graph: str) -> str:
-    tail = f" {ox.NamedNode(graph)} .\n"
-    return nquads.replace(tail, " .\n")
 
 
 def _int(value: int) -> ox.Literal:
