@@ -139,3 +139,37 @@ def test_link_command(config: Path, capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["link", "--config", str(config), "--threshold", "0.6"]) == 0
     assert "inferred target links (threshold 0.6" in capsys.readouterr().out
     assert main(["link", "--config", str(config), "--threshold", "2"]) == 2
+
+
+def _decisions_and_quads(config: Path, capsysbinary: pytest.CaptureFixture[bytes]) -> list[str]:
+    query = (
+        "PREFIX mea: <https://w3id.org/mea/ontology#> SELECT (COUNT(DISTINCT ?d) AS ?n) "
+        "(COUNT(*) AS ?q) WHERE { GRAPH ?g { ?d a mea:Decision ; ?p ?o } }"
+    )
+    capsysbinary.readouterr()
+    assert main(["query", "--config", str(config), query, "--format", "csv"]) == 0
+    return list(csv.reader(io.StringIO(capsysbinary.readouterr().out.decode())))[1]
+
+
+def test_sources_harvested_in_parallel_reach_the_same_store(
+    tmp_path: Path, providers: str, capsysbinary: pytest.CaptureFixture[bytes]
+) -> None:
+    """``[harvest] parallel_sources = 3``: the runs overlap, their commits land in turn, and
+    the store, the reports and a second (no-change) harvest are as with one at a time."""
+    (tmp_path / "one").mkdir()
+    (tmp_path / "three").mkdir()
+    sequential = _config(tmp_path / "one", demo_sources(providers))
+    parallel = _config(tmp_path / "three", demo_sources(providers))
+    parallel.write_text(parallel.read_text() + "[harvest]\nparallel_sources = 3\n")
+    assert main(["harvest", "--config", str(sequential), "--json"]) == 0
+    capsysbinary.readouterr()
+    assert main(["harvest", "--config", str(parallel), "--json"]) == 0
+    first = json.loads(capsysbinary.readouterr().out)
+    assert _decisions_and_quads(parallel, capsysbinary) == _decisions_and_quads(
+        sequential, capsysbinary
+    )
+    assert main(["harvest", "--config", str(parallel), "--json"]) == 0
+    second = json.loads(capsysbinary.readouterr().out)
+    added = {name: r["counts"]["added"] for name, r in first["sources"].items()}
+    assert len(added) == len(demo_sources(providers)) and all(added.values())
+    assert {name: r["counts"]["unchanged"] for name, r in second["sources"].items()} == added
