@@ -105,9 +105,10 @@ lint: install
 ## make bench: the issue-6 suite (bench/suite.py), one run on the same generated data: harvest from a
 ## mock provider process (default mix: 50,000 decisions, 200,000 reports, 30,000 focal points) against
 ## pyoxigraph bulk_load of the same quads, peak RSS at two sizes, linking, user-story query latency and
-## throughput against `oxigraph serve`, export, and the remote backend. Writes bench/results/suite.*
+## throughput against `oxigraph serve`, the analyst pages, full-text search against the CONTAINS scan
+## (and the harvest cost of its index), export, and the remote backend. Writes bench/results/suite.*
 ## and latency-ratio.png. BENCH_ARGS="--scale 0.25" for a quicker run. The parts also run alone:
-## python -m bench.harvest_bench | endpoint_bench | linking_bench | remote_bench
+## python -m bench.harvest_bench | endpoint_bench | linking_bench | pages_bench | search_bench | remote_bench
 BENCH_ARGS ?=
 bench: install
 	$(BIN)/python -m bench.suite $(BENCH_ARGS)
