@@ -110,3 +110,26 @@ def test_a_run_going_at_shutdown_is_interrupted(settings: Settings, mock: Mock) 
         assert (row.run_id, row.status) == (run_id, "interrupted")
     finally:
         runtime.close()
+
+
+def test_an_ldes_run_left_open_by_a_crash_is_closed_at_start(tmp_path: Path) -> None:
+    """``kind = "ldes"`` has no mappings: closing its stale run must not look for them."""
+    from datetime import UTC, datetime
+
+    from harvester.settings import settings_from_mapping
+
+    table = {"name": "hub-a", "kind": "ldes", "url": "http://hub-a.test/ldes"}
+    settings = settings_from_mapping(
+        {
+            "store": {"path": str(tmp_path / "store"), "state_dir": str(tmp_path / "state")},
+            "sources": [table],
+        }
+    )
+    runtime = Runtime.open(settings)
+    try:
+        runtime.state.start_run("hub-a-1", "hub-a", datetime.now(UTC))  # then kill -9
+        OnDemandService(runtime).start()
+        (row,) = runtime.state.runs("hub-a")
+        assert (row.run_id, row.status) == ("hub-a-1", "interrupted")
+    finally:
+        runtime.close()

@@ -474,7 +474,9 @@ def close_stale_runs(runtime: Runtime) -> None:
 def _description(runtime: Runtime, report: SourceReport) -> RunDescription:
     configs = {c.name: c for c in runtime.settings.sources}
     config = configs.get(report.source)
-    digest = MappingRegistry.load(MAPPINGS_DIR, config.kind).digest if config else ""
+    digest = ""
+    if config is not None and config.kind != "ldes":  # a followed feed has no mappings
+        digest = MappingRegistry.load(MAPPINGS_DIR, config.kind).digest
     return RunDescription(
         report=report,
         base_iri=runtime.settings.server.base_iri,
