@@ -16,6 +16,7 @@ import pyoxigraph as ox
 import pytest
 from starlette.testclient import TestClient
 
+from harvester.exceptions import StoreError
 from harvester.store.embedded import ChangeSet
 from sparql.pages import DECISION_PATH
 from sparql.pages.reading import GenerationCache
@@ -206,3 +207,27 @@ def test_the_warming_thread_runs_at_a_lower_priority() -> None:
     finally:
         warmer.stop()
     assert seen == [min(os.getpriority(os.PRIO_PROCESS, 0) + 5, 19)]
+
+
+def test_a_failed_round_is_not_retried_and_the_thread_goes_on(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    version = ["v1"]
+    calls: list[str] = []
+
+    def step() -> None:
+        calls.append(version[0])
+        if version[0] == "v1":
+            raise StoreError("store unreadable")
+
+    warmer = Warmer(lambda: version[0], lambda: [step], interval=0.01)
+    warmer.start()
+    try:
+        _wait(lambda: calls == ["v1"])
+        time.sleep(0.1)  # ten more looks at v1: no retry
+        version[0] = "v2"
+        assert warmer.wait_warmed("v2", 10)
+    finally:
+        warmer.stop()
+    assert calls == ["v1", "v2"] and warmer.rounds == 1
+    assert "warming the pages failed: store unreadable" in caplog.text

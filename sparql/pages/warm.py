@@ -3,8 +3,9 @@
 The gap matrix and the Aichi target pages read data computed over every decision (about 1.3 s at
 2,000 decisions); it is kept per store generation (:class:`sparql.pages.reading.GenerationCache`),
 so without warming the first reader after each harvest pays for it. :class:`Warmer` is a thread
-of the server that notices a new store version (it reads the version every ``interval`` seconds,
-an attribute read) and computes that data at once, so it is there before the first request.
+of the server that notices a new store version (it reads the version every ``interval`` seconds:
+an attribute of the embedded store; a remote store's is a query it caches for a second) and
+computes that data at once, so it is there before the first request.
 
 It never blocks a request: it runs at a lower CPU priority (a Linux thread has a niceness of its
 own), gives up the interpreter between items, and goes through the same single-flight cache as
@@ -82,7 +83,11 @@ class Warmer:
     def _run(self) -> None:
         _lower_priority(self.niceness)
         while not self._stop.is_set():
-            tag = self.version()
+            try:
+                tag = self.version()
+            except MeaHubError as exc:  # a remote store not answering: look again later
+                log.debug("warmer: no store version: %s", exc)
+                tag = self._tried
             if tag != self._tried:
                 self._tried = tag
                 if self.warm(tag):
@@ -99,18 +104,18 @@ class Warmer:
         meanwhile (the next look warms the new one) or when a step failed (not tried again at
         this version: the requests compute what is missing)."""
         started = time.perf_counter()
-        for step in self.steps():
-            if self._stop.is_set() or self.version() != tag:
-                return False
-            try:
+        try:
+            for step in self.steps():  # a generator: what it reads is inside the try too
+                if self._stop.is_set() or self.version() != tag:
+                    return False
                 step()
-            except MeaHubError as exc:  # a store error: the requests will see it too
-                log.warning("warming the pages failed: %s", exc)
-                return False
-            except Exception:  # a bug must not end the thread: the requests still compute
-                log.exception("warming the pages failed")
-                return False
-            time.sleep(0)  # let a request's thread have the interpreter
+                time.sleep(0)  # let a request's thread have the interpreter
+        except MeaHubError as exc:  # a store error: the requests will see it too
+            log.warning("warming the pages failed: %s", exc)
+            return False
+        except Exception:  # a bug must not end the thread: the requests still compute
+            log.exception("warming the pages failed")
+            return False
         log.info("pages warmed in %.2f s", time.perf_counter() - started)
         return True
 
