@@ -224,3 +224,20 @@ def test_meahub_link_changes_are_members_too(feed_hub: Hub, dataset: Dataset) ->
     assert new and {m.kind for m in new} == {"Update"}
     assert all("/decision/" in m.record for m in new)
     assert len({m.record for m in new}) == len(new)
+
+
+def test_stored_payloads_are_compressed_and_older_plain_ones_still_read(
+    feed_hub: Hub, dataset: Dataset
+) -> None:
+    from harvester.feed.terms import FEED_PAYLOAD, PAYLOAD_TYPE, decode_payload, encode_payload
+
+    feed_hub.harvest(provider(dataset).handle)
+    store = feed_hub.runtime.store
+    rows = store.query(f"SELECT ?p WHERE {{ GRAPH ?g {{ ?m <{FEED_PAYLOAD}> ?p }} }}")
+    payloads = [row["p"] for row in rows]  # type: ignore[union-attr]
+    assert payloads and {p.datatype.value for p in payloads} == {PAYLOAD_TYPE}
+    texts = [decode_payload(p) for p in payloads]
+    assert sum(len(p.value) for p in payloads) < sum(len(t) for t in texts) / 3
+    line = '<http://x.test/r> <http://purl.org/dc/terms/title> "a \\"quoted\\"\\n title"@en .\n'
+    assert decode_payload(encode_payload(line)) == line
+    assert decode_payload(ox.Literal(line)) == line  # a plain payload, as stores had them
