@@ -74,7 +74,7 @@ class PublishHook:
         read = _store_reader(live)
         if captured:
             read = _captured_reader(captured, read)
-        self._update(generation_number(name), graphs, read)
+        self._update(generation_number(name), _maybe_records(graphs), read)
 
     def before_apply(self, version: int, changes: ChangeSet, store: ox.Store) -> None:
         """An in-memory store is about to apply ``changes`` as its ``version``."""
@@ -88,6 +88,16 @@ class PublishHook:
             self.index.on_publish(generation, graphs, read)
         except Exception:
             log.exception("search index update failed for generation %d", generation)
+
+
+def _maybe_records(graphs: Collection[str]) -> list[str]:
+    """The graphs that may hold a harvested record: they are all minted as ``{base}graph/...``
+    (the change feed's member, commit and state graphs are not, and a publish has as many of
+    them as records: reading each cost about 0.8 s of a 2,000-decision harvest)."""
+    return [graph for graph in graphs if _RECORD_GRAPHS in graph]
+
+
+_RECORD_GRAPHS = "/graph/"
 
 
 def _store_reader(store: ox.Store) -> GraphReader:
