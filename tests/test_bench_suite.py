@@ -25,6 +25,8 @@ def test_scaled_mix_is_the_issue_default_times_the_scale() -> None:
 
 
 def test_rss_sampler_counts_descendants_but_not_the_excluded_one() -> None:
+    earlier = RssSampler(exclude=None)  # children earlier tests left (a transform pool...)
+    earlier.sample()
     sleep = [sys.executable, "-c", "import time; time.sleep(30)"]
     kept, skipped = subprocess.Popen(sleep), subprocess.Popen(sleep)
     try:
@@ -34,7 +36,7 @@ def test_rss_sampler_counts_descendants_but_not_the_excluded_one() -> None:
         for process in (kept, skipped):
             process.kill()
             process.wait()
-    assert sampler.worker_pids == {kept.pid}
+    assert sampler.worker_pids - earlier.worker_pids == {kept.pid}
     summary = sampler.summary()
     assert summary["sampled_peak_rss_workers_mb"] > 1
     assert summary["sampled_peak_rss_total_mb"] > summary["sampled_peak_rss_self_mb"]
