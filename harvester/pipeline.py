@@ -167,6 +167,9 @@ class Harvester:
         try:
             for entity in config.entities or self.registry.entity_sets():
                 self._harvest_entity(run, source, entity)
+            # once, at the end: an entity set's last records join the next one's in full
+            # batches for the workers, and are transformed while the next set is fetched
+            self._drain(run)
             self._require_listing(run)
             self._find_deletions(run)
             self._guard_deletions(run, full or allow_mass_delete)
@@ -211,7 +214,6 @@ class Harvester:
                 entity, listing, navigations=mapping.navigations, since=since, unchanged=unchanged
             ):
                 self._process(run, mapping, raw)
-            self._drain(run)
         except SourceHTTPError as exc:
             if not self._not_served(run, entity, listing, exc):
                 raise
