@@ -372,14 +372,17 @@ def _cell(
 def _legend(largest: int) -> str:
     if largest <= 0:
         return ""
-    boxes: list[str] = []
-    step = 60
+    steps: list[tuple[str, str, str]] = []
     for index, (fill, ink) in enumerate(SCALE):
         low = index * largest // len(SCALE) + 1
         high = (index + 1) * largest // len(SCALE)
         if high < low:
             continue
-        text = f"{low}" if low == high else f"{low}–{high}"
+        steps.append((fill, ink, f"{low}" if low == high else f"{low}\u2013{high}"))
+    # wide enough for the longest range at 12 px (about 7 px a character): "2332–2914" fits
+    step = max(60, 7 * max(len(text) for _, _, text in steps) + 16)
+    boxes: list[str] = []
+    for fill, ink, text in steps:
         x = len(boxes) * step
         boxes.append(
             f'<rect x="{x}" y="0" width="{step - 4}" height="22" rx="3" fill="{fill}"/>'
