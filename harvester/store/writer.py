@@ -42,8 +42,11 @@ DEFAULT_BATCH_QUADS = 50_000
 #: less in fewer, larger batches. Measured (``bench.harvest_bench`` mixes, same machine): default
 #: ``make bench`` mix (281,000 records, 11.1M quads) 1,543 records/s with 50,000-quad batches,
 #: 1,834 with 200,000; 20,000 decisions 670 and 741 records/s; peak RSS 313 and 623 MB there
-#: (5,000 decisions: 572 MB, so still flat with the source's size).
-STAGED_BATCH_FACTOR = 4
+#: (5,000 decisions: 572 MB, so still flat with the source's size). Since the pipelined commits
+#: (issue 14), ``meahub harvest`` at the e2e bench's full scale (26,619 records, 2.93M quads,
+#: ``python -m bench.harvest_e2e --no-serve``, same machine, back to back): factor 4, 90.1 s and
+#: peak RSS 1,028 MB; factor 2, 87.6 s and 905 MB (the bulk loader holds a whole batch).
+STAGED_BATCH_FACTOR = 2
 
 
 class _Recorder(Protocol):
