@@ -527,9 +527,16 @@ class Harvester:
         chain.then(commit, lambda error: self._landed(run, error))
 
     def _landed(self, run: _Run, error: BaseException | None) -> None:
-        """The run's commit has landed: its bookkeeping, or (it failed) the run fails."""
+        """The run's commit has landed: its bookkeeping, or (it failed) the run fails. A failure
+        of the bookkeeping itself fails the run too (the next run redoes what the state lacks),
+        and the other runs go on."""
         if error is None:
-            self._committed(run)
+            try:
+                self._committed(run)
+            except Exception as exc:  # the harvest state (SQLite), after the store commit
+                log.exception("%s: the harvest state could not be updated", run.config.name)
+                run.report.status = RunStatus.FAILED
+                run.report.error = f"committed, but the harvest state could not be updated: {exc}"
         else:
             log.error("%s: commit failed, store left without this run: %s", run.config.name, error)
             run.report.status = RunStatus.FAILED

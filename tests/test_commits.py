@@ -168,3 +168,24 @@ def test_ledgers_of_two_runs_keep_their_own_tables() -> None:
     second.close()  # the second run failed: the first run's bookkeeping is still there
     first.commit([], "2026-01-01T00:00:00+00:00")
     assert state.record_count("a") == 1 and state.record_count("b") == 0
+
+
+def test_an_error_after_a_commit_waits_for_the_end_and_the_others_still_land(
+    store: MeaStore,
+) -> None:
+    ran: list[str] = []
+
+    def broken(error: BaseException | None) -> None:
+        raise RuntimeError("state broken")
+
+    with pytest.raises(RuntimeError, match="state broken"), store.pipelined() as chain:
+        assert chain is not None
+        first = _writer(store, "a", 30).commit(wait=False)
+        assert first is not None
+        chain.then(first, broken)
+        first.wait()
+        chain.run_landed()  # does not raise: the runs still going are not disturbed
+        second = _writer(store, "b", 30).commit(wait=False)
+        assert second is not None
+        chain.then(second, lambda error: ran.append("b"))
+    assert ran == ["b"] and _graphs(store, "a") == 30 and _graphs(store, "b") == 30

@@ -106,6 +106,7 @@ class CommitChain:
         self._lock = threading.Lock()
         self._last: Commit | None = None
         self._pending: list[tuple[Commit, Landed]] = []
+        self._raised: Exception | None = None  # the first error of what ran after a commit
 
     def begin(self) -> Commit:
         """The next commit, after every commit begun before it."""
@@ -119,10 +120,16 @@ class CommitChain:
         self._pending.append((commit, landed))
 
     def run_landed(self) -> None:
-        """Run what waits on commits that have landed, in order, up to the first that has not."""
+        """Run what waits on commits that have landed, in order, up to the first that has not.
+        An error there is logged and raised by :meth:`drain`: the runs still going are not
+        disturbed by it."""
         while self._pending and self._pending[0][0].landed:
             commit, landed = self._pending.pop(0)
-            landed(commit.error)
+            try:
+                landed(commit.error)
+            except Exception as exc:
+                log.exception("after a commit: %s", exc)
+                self._raised = self._raised or exc
 
     def wait_all(self) -> None:
         """Wait until every commit begun so far has landed (failed ones included)."""
@@ -135,7 +142,7 @@ class CommitChain:
         """Wait for every registered commit and run what waits on each, in order; then
         :raises StoreError: the first commit's error, if one failed."""
         failed: BaseException | None = None
-        raised: BaseException | None = None
+        raised: BaseException | None = self._raised
         while self._pending:
             commit, landed = self._pending.pop(0)
             commit._landed.wait()
