@@ -43,7 +43,8 @@ from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import PlainTextResponse, Response
 
-from harvester.search.service import expand_for_store
+from harvester.search.service import SERVICE_IRI, calls_search, expand_for_store
+from harvester.search.sync import search_enabled, unavailable_reason
 from harvester.settings import ServerSettings
 from harvester.store.api import StoreBackend
 from harvester.store.embedded import QueryResult
@@ -273,6 +274,7 @@ class SparqlEndpoint:
         """
         query = _with_base(protocol.query or "", self.settings)
         _check_allowed(query, self.settings)
+        _check_search(query, self.store)
         results = _choose(RESULT_FORMATS, protocol)
         graph = _choose(GRAPH_FORMATS, protocol)
         if results is None and graph is None:
@@ -364,6 +366,14 @@ def _check_allowed(query: str, settings: ServerSettings) -> None:
     refused = refused_services(query, settings.service_allowlist)
     if refused:
         raise ProtocolError(403, f"SERVICE is not allowed to: {', '.join(refused)}")
+
+
+def _check_search(query: str, store: StoreBackend) -> None:
+    """A search ``SERVICE`` block where there is no index (a remote store, or ``[search]
+    enabled = false``) is refused as ``/search`` is: 503, saying why (the query workers would
+    otherwise read an index a former configuration left on disk)."""
+    if calls_search(query) and not search_enabled(store):
+        raise ProtocolError(503, f"SERVICE <{SERVICE_IRI}>: {unavailable_reason(store)}")
 
 
 _OFFERS: dict[int, tuple[Format, ...]] = {

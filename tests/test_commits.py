@@ -64,7 +64,7 @@ class _Gate:
         name: str,
         graphs: Collection[str],
         live: ox.Store,
-        captured: Mapping[str, str] | None = None,
+        captured: Mapping[str, bytes] | None = None,
     ) -> None:
         assert self.release.wait(30)
         if self.fail_on is not None and any(self.fail_on in g for g in graphs):

@@ -13,6 +13,7 @@ from harvester.exceptions import SearchSyntaxError, SearchUnavailableError
 from harvester.search import SearchRequest, attach, reader_generation, reindex, search
 from harvester.search.analysis import plain_text, terms
 from harvester.search.evaluate import HUB, fixture_dataset, harvest_fixture
+from harvester.search.index import INFERRED_SUFFIX
 from harvester.search.syntax import parse
 from harvester.service.runtime import Runtime
 from harvester.settings import settings_from_mapping
@@ -232,16 +233,27 @@ def test_the_index_survives_a_reopen(tmp_path: Path) -> None:
         assert ids(runtime, "ivory") == ["s31"]
 
 
-@pytest.mark.parametrize("budget", [None, 3_000], ids=["all-captured", "past-the-budget"])
 def test_what_a_publish_captures_indexes_as_reading_the_store_back(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, budget: int | None
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    # A publish indexes each written graph from the lines its write carried (captured on the
-    # stage, up to a budget; the rest read back from the new generation): same index either way.
-    if budget is not None:
-        from harvester.store import embedded
+    # A publish indexes each written graph from the lines its write carried (spooled on disk
+    # beside the stage), never by reading it back from the new generation; the index is the
+    # same as a rebuild from the store (reindex reads every graph back).
+    from harvester.search import sync
 
-        monkeypatch.setattr(embedded, "CAPTURE_BUDGET", budget)
+    back: list[str] = []
+    store_reader = sync._store_reader
+
+    def counting(store: object) -> object:
+        read = store_reader(store)  # type: ignore[arg-type]
+
+        def counted(graph: str) -> object:
+            back.append(graph)
+            return read(graph)
+
+        return counted
+
+    monkeypatch.setattr(sync, "_store_reader", counting)
     queries = ["wetlands", "migratory corridors", "ivory", "zones humides", "especies"]
     with on_disk(tmp_path) as runtime:
         data = fixture_dataset()
@@ -250,8 +262,27 @@ def test_what_a_publish_captures_indexes_as_reading_the_store_back(
         harvest_fixture(runtime, data)
         captured = {q: ids(runtime, q) for q in queries}
         assert any(captured.values())
+        # read back: only graphs no write touched (inferred graphs of records that have none)
+        assert all(graph.endswith(INFERRED_SUFFIX) for graph in back), back[:3]
+        monkeypatch.setattr(sync, "_store_reader", store_reader)
         assert reindex(runtime.store) == len(data["Decisions"])
         assert {q: ids(runtime, q) for q in queries} == captured
+
+
+def test_the_capture_spool_keeps_the_last_write_of_each_graph(tmp_path: Path) -> None:
+    from harvester.store.capture import CaptureSpool
+
+    spool = CaptureSpool(tmp_path)
+    spool.put("g1", "first é\n")
+    spool.put("g2", "second\n")
+    spool.put("g1", "again ü\n")
+    spool.drop("g2")
+    spool.put("g3", "")
+    assert dict(spool) == {"g1": "again ü\n".encode(), "g2": b"", "g3": b""}
+    assert "g4" not in spool and spool.size == len("first é\nsecond\nagain ü\n".encode())
+    assert list(tmp_path.iterdir()) == []  # anonymous: nothing left behind
+    spool.close()
+    assert len(spool) == 0
 
 
 def test_capture_keeps_each_indexed_line_once_in_order() -> None:

@@ -52,3 +52,30 @@ def test_commands_refuse_when_search_is_turned_off(
     assert main(["reindex", "--config", str(config)]) != 0
     assert "[search] enabled = false" in capsys.readouterr().err
     assert not any(p.name.lower().startswith("search") for p in (tmp_path / "store").iterdir())
+
+
+SERVICE_QUERY = """PREFIX mea: <https://w3id.org/mea/ontology#>
+SELECT ?record ?score WHERE {
+  SERVICE <urn:meahub:search> { ?record mea:matches "wetlands" ; mea:score ?score . }
+}"""
+
+
+def test_a_search_service_block_is_refused_once_search_is_turned_off(tmp_path: Path) -> None:
+    # An index left on disk by an earlier configuration is not read by the query workers
+    # after search is turned off: the SERVICE block gets the same 503 as /search.
+    store = {"path": str(tmp_path / "store"), "state_dir": str(tmp_path / "state")}
+    on = settings_from_mapping({"server": {"base_iri": HUB}, "store": store})
+    with Runtime.open(on) as runtime:
+        harvest_fixture(runtime, fixture_dataset())
+        with TestClient(create_app(runtime.store, on.server)) as client:
+            found = client.get("/sparql", params={"query": SERVICE_QUERY})
+    assert found.status_code == 200 and found.json()["results"]["bindings"]
+    off = settings_from_mapping(
+        {"server": {"base_iri": HUB}, "store": store, "search": {"enabled": False}}
+    )
+    with Runtime.open(off) as runtime, TestClient(create_app(runtime.store, off.server)) as client:
+        refused = client.get("/sparql", params={"query": SERVICE_QUERY})
+        plain = client.get("/sparql", params={"query": "ASK { ?s ?p ?o }"})
+    assert refused.status_code == 503
+    assert "[search] enabled = false" in refused.text
+    assert plain.status_code == 200

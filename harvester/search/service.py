@@ -105,6 +105,11 @@ def mentions_search(query: str) -> bool:
     return "urn:meahub:" in query
 
 
+def calls_search(query: str) -> bool:
+    """Whether ``query`` has a search ``SERVICE`` block (not only the IRI in a string)."""
+    return mentions_search(query) and any(True for _ in _blocks(query))
+
+
 def _tokens(query: str) -> list[_Token]:
     return [
         _Token(m.lastgroup or "other", m.group(), m.start(), m.end())

@@ -23,7 +23,14 @@ from harvester.vocab import MEA
 from .documents import INDEXED_PREDICATES
 from .index import INFERRED_SUFFIX, GraphReader, SearchIndex, generation_number
 
-__all__ = ["PublishHook", "attach", "reader_generation", "reindex", "unavailable_reason"]
+__all__ = [
+    "PublishHook",
+    "attach",
+    "reader_generation",
+    "reindex",
+    "search_enabled",
+    "unavailable_reason",
+]
 
 log = logging.getLogger(__name__)
 
@@ -65,12 +72,13 @@ class PublishHook:
         name: str,
         graphs: Collection[str],
         live: ox.Store,
-        captured: Mapping[str, str] | None = None,
+        captured: Mapping[str, bytes] | None = None,
     ) -> None:
         """An on-disk generation ``name`` is about to go live; ``live`` is it, read-only;
-        ``captured`` has :meth:`capture` of each graph written to it (read from ``live``
-        otherwise: reading a generation just bulk-loaded, not yet compacted, cost ~1.5 ms a
-        graph, a third of a harvest's time)."""
+        ``captured`` has :meth:`capture` of each graph written to it or dropped, UTF-8
+        (:class:`~harvester.store.capture.CaptureSpool`); a graph it lacks was not touched
+        and is read from ``live`` (reading a generation just bulk-loaded, not yet compacted,
+        cost ~1.5 ms a graph)."""
         read = _store_reader(live)
         if captured:
             read = _captured_reader(captured, read)
@@ -107,12 +115,14 @@ def _store_reader(store: ox.Store) -> GraphReader:
     return read
 
 
-def _captured_reader(captured: Mapping[str, str], otherwise: GraphReader) -> GraphReader:
+def _captured_reader(captured: Mapping[str, bytes], otherwise: GraphReader) -> GraphReader:
     def read(graph: str) -> Iterable[ox.Quad]:
-        text = captured.get(graph)
-        if text is None:
+        data = captured.get(graph)
+        if data is None:
             return otherwise(graph)
-        return list(ox.parse(text.encode("utf-8"), format=ox.RdfFormat.N_QUADS))
+        if not data:
+            return []
+        return list(ox.parse(data, format=ox.RdfFormat.N_QUADS, lenient=True))
 
     return read
 
@@ -175,6 +185,12 @@ def _prepare(index: SearchIndex, store: MeaStore) -> None:
         log.warning("search index unusable (%s): run `meahub reindex`", problem)
     elif state.synced > generation:  # a publish failed after the index was committed
         index.roll_back_to(generation)
+
+
+def search_enabled(store: StoreBackend) -> bool:
+    """Whether ``store`` can have an index: an embedded store whose owner did not turn search
+    off (``[search] enabled = false``)."""
+    return isinstance(store, MeaStore) and store not in _DISABLED
 
 
 def unavailable_reason(store: StoreBackend) -> str:

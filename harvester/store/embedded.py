@@ -37,6 +37,7 @@ from typing import IO, TYPE_CHECKING, Any
 import pyoxigraph as ox
 
 from ..exceptions import QueryError, StoreError, StoreLockedError
+from .capture import CaptureSpool
 from .commits import CommitChain
 from .parallel_dump import default_threads, dump_nquads
 
@@ -344,7 +345,8 @@ class MeaStore:
         with map_store_errors("cannot stage a new generation"):
             base.backup(str(self.path / name))
             capture = None if self.publish_hook is None else self.publish_hook.capture
-            return StagedStore(name, ox.Store(str(self.path / name)), capture=capture)
+            spool = None if capture is None else CaptureSpool(self.path)
+            return StagedStore(name, ox.Store(str(self.path / name)), capture=capture, spool=spool)
 
     @contextlib.contextmanager
     def pipelined(self) -> Iterator[CommitChain | None]:
@@ -445,8 +447,12 @@ class MeaStore:
         assert self.path is not None
         staged, live = sealed.staged, sealed.store
         with map_store_errors("cannot publish the new generation"):
-            if self.publish_hook is not None:  # search index hook (harvester.search)
-                self.publish_hook.before_publish(staged.name, staged.graphs, live, staged.captured)
+            try:
+                if self.publish_hook is not None:  # search index hook (harvester.search)
+                    hook = self.publish_hook
+                    hook.before_publish(staged.name, staged.graphs, live, staged.captured)
+            finally:
+                staged.release()
             markers = self._next_markers(live, staged.touched)
             _write_parts(self.path / staged.name, markers)
             _write_pointer(self.path, staged.name)
@@ -475,6 +481,7 @@ class MeaStore:
         """Throw a staged generation away (the run failed)."""
         assert self.path is not None
         staged.close()
+        staged.release()
         shutil.rmtree(self.path / staged.name, ignore_errors=True)
         with self._swap:
             self._staging.discard(staged.name)
@@ -492,15 +499,20 @@ class StagedStore:
     """A generation being written; see :meth:`MeaStore.stage`."""
 
     def __init__(
-        self, name: str, store: ox.Store, *, capture: Callable[[str], str] | None = None
+        self,
+        name: str,
+        store: ox.Store,
+        *,
+        capture: Callable[[str], str] | None = None,
+        spool: CaptureSpool | None = None,
     ) -> None:
         self.name = name
         self.store = store
-        #: what the publish hook keeps of each graph written (``capture(nquads text)``), so
-        #: it need not read the graphs back from a generation not yet compacted
+        #: what the publish hook keeps of each graph written or dropped (``capture(nquads
+        #: text)``, in ``captured``, on disk), so it never reads the graphs back from a
+        #: generation not yet compacted (see :mod:`harvester.store.capture`)
         self.capture = capture
-        self.captured: dict[str, str] = {}
-        self._captured_size = 0
+        self.captured = spool
         #: quads written through the bulk loader (compaction debt, see MeaStore._in_debt)
         self.bulk_quads = 0
         #: the dump parts of the graphs written or dropped (:func:`graph_part`)
@@ -517,7 +529,7 @@ class StagedStore:
             return
         self.touched |= changes.parts()
         self.graphs.update(changes.replace, changes.drop)
-        if self.capture is not None:
+        if self.capture is not None and self.captured is not None:
             self._capture(changes)
         with map_store_errors("cannot write to the staged generation"):
             existing = [g for g in changes.replace if _may_have_graph(self.store, g)]
@@ -531,19 +543,12 @@ class StagedStore:
             self.store.flush()
 
     def _capture(self, changes: ChangeSet) -> None:
-        """Keep what the hook needs of each graph written, up to :data:`CAPTURE_BUDGET`
-        characters a stage (so memory stays flat with the run's size); a graph not kept is
-        read back from the generation at publish. A graph dropped, or written again past the
-        budget, loses what was kept of it."""
-        assert self.capture is not None
-        for graph in itertools.chain(changes.drop, changes.replace):
-            self._captured_size -= len(self.captured.pop(graph, ""))
+        """Keep what the hook needs of each graph written (nothing of one dropped)."""
+        assert self.capture is not None and self.captured is not None
+        for graph in changes.drop:
+            self.captured.drop(graph)
         for graph, text in changes.replace.items():
-            if self._captured_size >= CAPTURE_BUDGET:
-                return
-            kept = self.capture(text)
-            self.captured[graph] = kept
-            self._captured_size += len(kept)
+            self.captured.put(graph, self.capture(text))
 
     def close(self, *, optimize: bool = False) -> None:
         """Flush (and, after a large change, compact: queries ran 2-4x slower before) and
@@ -554,15 +559,17 @@ class StagedStore:
                 self.store.optimize()
         del self.store
 
+    def release(self) -> None:
+        """Free what was captured (after the publish hook ran, or when the stage is given up)."""
+        if self.captured is not None:
+            self.captured.close()
+
 
 _POINTER = "GENERATION"
 _SUPERSEDED = "SUPERSEDED"
 #: Uncompacted files a generation may gather (about 11 a write: one per index) before a publish
 #: compacts it.
 COMPACT_AFTER_FILES = 40
-#: Characters of captured text a stage keeps for the publish hook (see StagedStore._capture):
-#: the indexed lines of about 6,000 decisions of the bench mix; a larger run reads the rest back.
-CAPTURE_BUDGET = 48_000_000
 #: Quads bulk-loaded (a large run's staged batches) since the last compaction, past which a
 #: publish compacts: one staged batch (4 x 50,000 quads).
 COMPACT_AFTER_QUADS = 200_000
