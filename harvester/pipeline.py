@@ -276,15 +276,19 @@ class Harvester:
         if run.full or run.force or not markers:
             return None
         salt = _row_salt(mapping, self.base_iri)
+        kept: dict[str, str] | None = None  # the ledger's fingerprints, read at the first row
 
         def unchanged(row: RawRecord) -> bool:
+            nonlocal kept
             assert row.record_id is not None
             if not isinstance(row.payload, dict) or not any(
                 values.lookup(row.payload, name) for name in markers
             ):
                 return False
             fingerprint = row_fingerprint(salt, row.payload)
-            if run.ledger.row_hash(entity, row.record_id) == fingerprint:
+            if kept is None:
+                kept = run.ledger.row_hashes(entity)
+            if kept.get(row.record_id) == fingerprint:
                 return True
             run.row_hashes[(entity, row.record_id)] = fingerprint
             return False

@@ -295,5 +295,7 @@ def test_capture_keeps_each_indexed_line_once_in_order() -> None:
         f'<http://h/d/1> {title} "mentions {title} inside" <http://h/g> .\n',
         '<http://h/d/1> <https://w3id.org/mea/ontology#text> "para" <http://h/g> .\n',
     ]
-    kept = PublishHook.capture("".join(lines))
+    kept = PublishHook.capture("http://h/graph/decision/1", "".join(lines))
     assert kept == lines[0] + lines[2] + lines[3]
+    # the feed's and the run history's graphs hold no record: nothing of them is kept
+    assert PublishHook.capture("http://h/feed/member/1", "".join(lines)) is None

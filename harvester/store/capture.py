@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import os
 import tempfile
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from pathlib import Path
 
 __all__ = ["CaptureSpool"]
@@ -34,15 +34,22 @@ class CaptureSpool(Mapping[str, bytes]):
 
     def put(self, graph: str, text: str) -> None:
         """Keep ``text`` for ``graph``."""
-        data = text.encode("utf-8")
-        if not data:
-            self._at[graph] = (0, 0)
-            return
+        self.put_many([(graph, text)])
+
+    def put_many(self, items: Iterable[tuple[str, str]]) -> None:
+        """Keep each ``(graph, text)``, in one write (a batch's graphs at once)."""
+        chunks: list[bytes] = []
+        at = self._end
+        for graph, text in items:
+            data = text.encode("utf-8")
+            self._at[graph] = (at, len(data)) if data else (0, 0)
+            at += len(data)
+            chunks.append(data)
+        data = b"".join(chunks)
         written = 0
         while written < len(data):
             written += os.pwrite(self._fd, data[written:], self._end + written)
-        self._at[graph] = (self._end, len(data))
-        self._end += len(data)
+        self._end = at
 
     def drop(self, graph: str) -> None:
         """``graph`` is gone: nothing of it to index."""

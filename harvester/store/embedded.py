@@ -503,14 +503,15 @@ class StagedStore:
         name: str,
         store: ox.Store,
         *,
-        capture: Callable[[str], str] | None = None,
+        capture: Callable[[str, str], str | None] | None = None,
         spool: CaptureSpool | None = None,
     ) -> None:
         self.name = name
         self.store = store
-        #: what the publish hook keeps of each graph written or dropped (``capture(nquads
-        #: text)``, in ``captured``, on disk), so it never reads the graphs back from a
-        #: generation not yet compacted (see :mod:`harvester.store.capture`)
+        #: what the publish hook keeps of each graph written or dropped (``capture(graph,
+        #: nquads text)``, None for a graph it never reads; in ``captured``, on disk), so it
+        #: never reads the graphs back from a generation not yet compacted (see
+        #: :mod:`harvester.store.capture`)
         self.capture = capture
         self.captured = spool
         #: quads written through the bulk loader (compaction debt, see MeaStore._in_debt)
@@ -547,8 +548,9 @@ class StagedStore:
         assert self.capture is not None and self.captured is not None
         for graph in changes.drop:
             self.captured.drop(graph)
-        for graph, text in changes.replace.items():
-            self.captured.put(graph, self.capture(text))
+        capture = self.capture
+        kept = ((graph, capture(graph, text)) for graph, text in changes.replace.items())
+        self.captured.put_many((graph, text) for graph, text in kept if text is not None)
 
     def close(self, *, optimize: bool = False) -> None:
         """Flush (and, after a large change, compact: queries ran 2-4x slower before) and

@@ -45,8 +45,12 @@ DEFAULT_BATCH_QUADS = 50_000
 #: (5,000 decisions: 572 MB, so still flat with the source's size). Since the pipelined commits
 #: (issue 14), ``meahub harvest`` at the e2e bench's full scale (26,619 records, 2.93M quads,
 #: ``python -m bench.harvest_e2e --no-serve``, same machine, back to back): factor 4, 90.1 s and
-#: peak RSS 1,028 MB; factor 2, 87.6 s and 905 MB (the bulk loader holds a whole batch).
-STAGED_BATCH_FACTOR = 2
+#: peak RSS 1,028 MB; factor 2, 87.6 s and 905 MB (the bulk loader holds a whole batch, about
+#: 1 KB a quad). Once the search index's capture went to disk (harvester.store.capture), the
+#: same command (``meahub harvest`` alone, alternated, the mock's process aside): factor 2,
+#: 64.7-68.2 s, process peak RSS 444-497 MB; factor 4, 61.3-63.2 s, 656-736 MB; factor 6,
+#: 58.0-59.1 s, 896-912 MB (with the workers, past 1 GB).
+STAGED_BATCH_FACTOR = 4
 
 
 class _Recorder(Protocol):
