@@ -46,7 +46,7 @@ from typing import Any
 
 from bench.e2e_serve import measure_serve
 from bench.e2e_setup import config_text, mock
-from bench.proc_watch import cpu_summary, run_watched, wait_detached
+from bench.proc_watch import cpu_summary, process_cpu_seconds, run_watched, wait_detached
 
 RESULTS = Path(__file__).parent / "results"
 BIN = Path(sys.executable).parent
@@ -126,13 +126,22 @@ def status_document(config: Path) -> dict[str, Any]:
 
 
 def measure_harvest(
-    config: Path, workdir: Path, label: str, *, json_output: bool, py_spy: Path | None = None
+    config: Path,
+    workdir: Path,
+    label: str,
+    *,
+    json_output: bool,
+    py_spy: Path | None = None,
+    mock_pid: int | None = None,
 ) -> dict[str, Any]:
-    """One ``meahub harvest`` run: seconds, records (and their source), RSS, CPU; then the
-    dump writers it left running after its exit, waited for (so that the next step does not
-    run beside them) and timed on their own."""
+    """One ``meahub harvest`` run: seconds, records (and their source), RSS, CPU (and the
+    mock's, ``mock_pid``, over the run: the machine's cores are shared); then the dump writers
+    it left running after its exit, waited for (so that the next step does not run beside
+    them) and timed on their own."""
     command = harvest_command(config, json_output=json_output, py_spy=py_spy)
+    mock_before = process_cpu_seconds(mock_pid) if mock_pid else None
     done = run_watched(command, workdir, label)
+    mock_after = process_cpu_seconds(mock_pid) if mock_pid else None
     dumps = wait_detached("harvester.store.dumps", str(workdir / "store"))
     serialised = dump_parts_serialised(workdir / "state" / "dumps.log")
     status = status_document(config)
@@ -151,6 +160,9 @@ def measure_harvest(
         "peak_rss_mb": done.watch.peak_rss_kb / 1024,
         "peak_processes": done.watch.peak_processes,
         "cpu_seconds": done.cpu_seconds,
+        "mock_cpu_seconds": (
+            None if mock_before is None or mock_after is None else mock_after - mock_before
+        ),
         "cpu": cpu_summary(done.watch, done.main_pid),
         "dumps_after_exit": {
             "processes": dumps.processes,
@@ -292,20 +304,22 @@ def run(args: Any) -> dict[str, Any]:
         big, small = work / "big", work / "small"
         big.mkdir()
         small.mkdir()
-        with mock(args.scale, work / "mock.log") as (base, _, served):
+        with mock(args.scale, work / "mock.log") as (base, mock_pid, served):
             result["served"] = served
             config = big / "meahub.toml"
             config.write_text(config_text(base, big), encoding="utf-8")
             end = _step(steps, "harvest")
             first = measure_harvest(config, big, "first", json_output=json_output,
-                                    py_spy=args.py_spy)  # fmt: skip
+                                    py_spy=args.py_spy, mock_pid=mock_pid)  # fmt: skip
             end()
+            first["machine_use"] = machine_use(first, os.cpu_count() or 1)
             dumps_before = dump_state(big)
             end = _step(steps, "floor")
             result["floor"] = measure_floor(big / "store", big, first["records"])
             end()
             end = _step(steps, "re-harvest")
-            second = measure_harvest(config, big, "second", json_output=json_output)
+            second = measure_harvest(config, big, "second", json_output=json_output,
+                                     mock_pid=mock_pid)  # fmt: skip
             end()
             second["dumps_rewritten"] = dump_state(big) != dumps_before
             result |= {"harvest": first, "reharvest": second}
@@ -497,8 +511,47 @@ def _source_cell(run: dict[str, Any]) -> str:
     return f"{run['status']}, {records:,}, {seconds:.1f}" if seconds is not None else "-"
 
 
+def tree_cpu_seconds(run: dict[str, Any]) -> float:
+    """CPU seconds of the command's whole tree: its own and its waited-for children's
+    (``wait4``), plus the processes it did not wait for (the transform workers, children of
+    their fork server), as last sampled from ``/proc``."""
+    main = run["cpu"].get("main_pid")
+    others = sum(p["cpu_seconds"] for p in run["cpu"]["processes"] if p["pid"] != main)
+    return float(run["cpu_seconds"]) + others
+
+
+def machine_use(run: dict[str, Any], cores: int) -> dict[str, float] | None:
+    """The CPU a run kept busy: its process tree's and the mock's seconds, their share of
+    ``cores`` over its wall time, and the wall time no overlap could go below on this machine
+    (their sum over ``cores``): a run near that bound is bound by its CPU, and only less CPU
+    makes it faster."""
+    mock_cpu = run.get("mock_cpu_seconds")
+    if mock_cpu is None or not run["seconds"]:
+        return None
+    tree = tree_cpu_seconds(run)
+    busy = tree + mock_cpu
+    return {
+        "tree_cpu_seconds": tree,
+        "cpu_seconds": busy,
+        "share_of_cores": busy / (run["seconds"] * cores),
+        "cpu_bound_seconds": busy / cores,
+    }
+
+
 def _cpu_lines(first: dict[str, Any]) -> list[str]:
-    lines = ["", "CPU of the first harvest (from `/proc`, sampled every 0.2 s):", ""]
+    lines = [""]
+    use = machine_use(first, os.cpu_count() or 1)
+    if use is not None:
+        lines += [
+            f"The machine's {os.cpu_count()} cores: the command's process tree used "
+            f"{use['tree_cpu_seconds']:.1f} CPU-s (transform workers included) and the mock "
+            f"{first['mock_cpu_seconds']:.1f}, "
+            f"**{use['share_of_cores']:.0%} of the cores over the {first['seconds']:.1f} s**; "
+            f"no overlap of that work could end before {use['cpu_bound_seconds']:.1f} s here "
+            "(CPU / cores): only less CPU makes the command faster.",
+            "",
+        ]
+    lines += ["CPU of the first harvest (from `/proc`, sampled every 0.2 s):", ""]
     lines += ["| thread of the meahub process | threads | CPU s |", "|---|---:|---:|"]
     lines += [f"| {t['name']} | {t['threads']} | {t['cpu_seconds']:.1f} |"
               for t in first["cpu"]["threads"][:12]]  # fmt: skip

@@ -47,6 +47,12 @@ def _read_stat(path: str) -> tuple[str, int, int] | None:
         return None
 
 
+def process_cpu_seconds(pid: int) -> float | None:
+    """CPU seconds (user + system) process ``pid`` has used so far; None when it is gone."""
+    stat = _read_stat(f"/proc/{pid}/stat")
+    return None if stat is None else stat[2] / CLOCK_TICKS
+
+
 def _cmdline(pid: int) -> str:
     try:
         raw = Path(f"/proc/{pid}/cmdline").read_bytes()
@@ -141,7 +147,7 @@ def cpu_summary(seen: TreeSample, main: int) -> dict[str, Any]:
         for pid, (what, ticks) in seen.processes.items()
     ]  # fmt: skip
     processes.sort(key=lambda p: -p["cpu_seconds"])
-    return {"threads": threads, "processes": processes}
+    return {"threads": threads, "processes": processes, "main_pid": main}
 
 
 @dataclass

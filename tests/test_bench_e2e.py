@@ -291,3 +291,22 @@ def test_report_puts_verdicts_first_and_names_what_was_left_out() -> None:
     del result["serve"]
     result["verdicts"] = verdicts(result)
     assert "during a harvest" not in report_markdown(result)
+
+
+def test_machine_use_counts_the_workers_and_the_mock() -> None:
+    from bench.harvest_e2e import machine_use
+
+    run = _harvest(20.0, 2000, 700.0)  # 30 CPU-s waited for (main + children)
+    run["cpu"]["main_pid"] = 1
+    run["cpu"]["processes"].append({"pid": 2, "what": "worker", "cpu_seconds": 6.0})
+    assert machine_use(run, 2) is None  # the mock's CPU was not taken
+    run["mock_cpu_seconds"] = 4.0
+    use = machine_use(run, 2)
+    assert use is not None
+    assert use["tree_cpu_seconds"] == pytest.approx(36.0)  # the main pid is not counted twice
+    assert use["share_of_cores"] == pytest.approx(40.0 / 40.0)
+    assert use["cpu_bound_seconds"] == pytest.approx(20.0)
+    result = _result()
+    result["harvest"] = run
+    result["verdicts"] = verdicts(result)
+    assert "**100% of the cores over the 20.0 s**" in report_markdown(result)
