@@ -493,6 +493,12 @@ def _sources_lines(r: dict[str, Any]) -> list[str]:
     for key, label in (("harvest", "first"), ("reharvest", "re-harvest")):
         h = r[key]
         in_sources = sum(s["seconds"] or 0 for s in h["sources"].values())
+        if in_sources > h["seconds"]:  # [harvest] parallel_sources > 1: the runs overlapped
+            lines.append(
+                f"\n{label}: the sources' runs add up to {in_sources:.1f} s, more than the "
+                f"command's {h['seconds']:.1f} s: they ran at the same time."
+            )
+            continue
         lines.append(
             f"\n{label}: {in_sources:.1f} s inside the sources' runs, "
             f"{h['seconds'] - in_sources:.1f} s of the command's {h['seconds']:.1f} s outside "

@@ -193,11 +193,15 @@ class HarvestSettings:
     #: four (0 turns them off; small runs never start them)
     workers: int | None = None
     #: sources ``meahub harvest`` fetches at the same time (each from its own host, at its own
-    #: rate limit); their commits land one after the other. 1 (default): one after another,
-    #: each commit overlapping the next source's fetch. More pays where providers are slow to
-    #: answer; on the 2-core bench machine under load, 3 took 47.8 s against 34.6 s for 1 (a
-    #: loopback mock, CPU-bound) and peak RSS 1,027 MB for 2 against 770 MB
-    parallel_sources: int = 1
+    #: rate limit); their commits land one after the other (a source's batches wait for the
+    #: commit before it to be sealed, so one bulk load runs at a time). 1: one after another,
+    #: each commit overlapping the next source's fetch. Default 2: a source's listing, which
+    #: waits on its provider, overlaps another's; measured with the e2e bench (``python -m
+    #: bench.harvest_e2e --no-serve``, 2 cores, same machine, back to back): first harvest
+    #: 65.8 s with 2 against 67.4-75.7 s with 1, the no-change harvest 5.8 s against 7.3-9.0 s,
+    #: peak RSS of the tree 667 MB against 639 MB. (Before the search capture went to disk, 3
+    #: took 47.8 s against 34.6 s for 1 at a quarter of the scale, and 2 peaked at 1,027 MB.)
+    parallel_sources: int = 2
 
 
 @dataclass(frozen=True, kw_only=True)

@@ -159,6 +159,7 @@ def test_sources_harvested_in_parallel_reach_the_same_store(
     (tmp_path / "one").mkdir()
     (tmp_path / "three").mkdir()
     sequential = _config(tmp_path / "one", demo_sources(providers))
+    sequential.write_text(sequential.read_text() + "[harvest]\nparallel_sources = 1\n")
     parallel = _config(tmp_path / "three", demo_sources(providers))
     parallel.write_text(parallel.read_text() + "[harvest]\nparallel_sources = 3\n")
     assert main(["harvest", "--config", str(sequential), "--json"]) == 0

@@ -49,8 +49,11 @@ DEFAULT_BATCH_QUADS = 50_000
 #: 1 KB a quad). Once the search index's capture went to disk (harvester.store.capture), the
 #: same command (``meahub harvest`` alone, alternated, the mock's process aside): factor 2,
 #: 64.7-68.2 s, process peak RSS 444-497 MB; factor 4, 61.3-63.2 s, 656-736 MB; factor 6,
-#: 58.0-59.1 s, 896-912 MB (with the workers, past 1 GB).
-STAGED_BATCH_FACTOR = 4
+#: 58.0-59.1 s, 896-912 MB (with the workers, past 1 GB). With two sources at a time (the
+#: default ``[harvest] parallel_sources``), the e2e bench: factor 2, 65.8 s, tree peak RSS
+#: 667 MB, 1.16x its quarter scale; factor 4, 64.6 s, 974 MB, 1.46x. Factor 2 it is: memory
+#: that stays flat with the run's size was worth more than the second.
+STAGED_BATCH_FACTOR = 2
 
 
 class _Recorder(Protocol):
