@@ -48,6 +48,7 @@ from ..history import RunDescription, RunHistory
 from ..mapping.engine import MappingRegistry
 from ..models import RunStatus, SourceReport
 from ..paths import MAPPINGS_DIR
+from ..priority import nice_thread, nice_threads_named
 from ..settings import Settings, SourceConfig
 from ..store.dumps import BackgroundDumps, refresh_dumps
 from .jobstore import JobStore
@@ -324,6 +325,7 @@ class HarvestService:
         assert control.run_id is not None
         control.arm(config.max_run_seconds)
         self._ticket(control.run_id, status="running", started=_now())
+        _nice_harvest()
         try:
             report = self.runtime.harvest(
                 config, full=full, allow_mass_delete=allow_mass_delete, control=control
@@ -488,3 +490,11 @@ def _description(runtime: Runtime, report: SourceReport) -> RunDescription:
 
 def _now() -> datetime:
     return datetime.now(UTC)
+
+
+def _nice_harvest() -> None:
+    """A server's harvest runs niced (``harvester.priority``): its thread and the threads it
+    starts (fetch, commit), and RocksDB's compaction threads, so the requests and the query
+    workers answering meanwhile go first."""
+    nice_thread()
+    nice_threads_named("rocksdb:")

@@ -43,6 +43,7 @@ from urllib.parse import quote
 import pyoxigraph as ox
 
 from ..exceptions import StoreError
+from ..priority import nice_thread
 from ..settings import ServerSettings
 from ..vocab import MEA
 from .api import StoreBackend
@@ -378,6 +379,7 @@ class BackgroundDumps:
         self._thread.join(timeout)
 
     def _loop(self) -> None:
+        nice_thread()  # a server's requests go first (harvester.priority)
         while True:
             self._wanted.wait()
             if self._stop:

@@ -15,12 +15,12 @@ the requests, so a request arriving mid-warm waits for that computation instead 
 from __future__ import annotations
 
 import logging
-import os
 import threading
 import time
 from collections.abc import Callable, Iterable
 
 from harvester.exceptions import MeaHubError
+from harvester.priority import nice_thread
 
 __all__ = ["WARM_INTERVAL", "WARM_NICENESS", "Warmer"]
 
@@ -81,7 +81,7 @@ class Warmer:
             return self._changed.wait_for(lambda: self.warmed == tag, timeout)
 
     def _run(self) -> None:
-        _lower_priority(self.niceness)
+        nice_thread(self.niceness, added=True)
         while not self._stop.is_set():
             try:
                 tag = self.version()
@@ -118,15 +118,3 @@ class Warmer:
             return False
         log.info("pages warmed in %.2f s", time.perf_counter() - started)
         return True
-
-
-def _lower_priority(niceness: int) -> None:
-    """Raise this thread's niceness (Linux: each thread has its own); elsewhere nothing."""
-    setpriority = getattr(os, "setpriority", None)
-    if setpriority is None or niceness <= 0:
-        return
-    try:
-        tid = threading.get_native_id()
-        setpriority(os.PRIO_PROCESS, tid, os.getpriority(os.PRIO_PROCESS, tid) + niceness)
-    except OSError as exc:
-        log.debug("cannot lower the warming thread's priority: %s", exc)
