@@ -19,6 +19,7 @@ import pyoxigraph as ox
 from ..exceptions import RecordError, ValidationError
 from ..linking import Linker
 from ..paths import MAPPINGS_DIR
+from ..priority import BACKGROUND_NICENESS
 from ..raw import Archived, archive_form, payload_hash
 from ..store.embedded import nquads_text
 from ..store.heap import keep_heap_compact
@@ -125,7 +126,7 @@ _TRANSFORMERS: dict[tuple[str, str, bool, float], Transformer] = {}
 
 #: transform workers run at this niceness: in ``meahub serve`` the query workers (and the
 #: server) go first, so a scheduled harvest slows the queries answered meanwhile less
-WORKER_NICENESS = 10
+WORKER_NICENESS = BACKGROUND_NICENESS
 
 
 def _init_worker() -> None:

@@ -61,7 +61,10 @@ class CaptureSpool(Mapping[str, bytes]):
             return b""
         data = os.pread(self._fd, size, start)
         while len(data) < size:  # a short read: go on where it stopped
-            data += os.pread(self._fd, size - len(data), start + len(data))
+            more = os.pread(self._fd, size - len(data), start + len(data))
+            if not more:  # the file ends before what was written: never loop on it
+                raise OSError(f"capture spool truncated at {start + len(data)} bytes")
+            data += more
         return data
 
     def __iter__(self) -> Iterator[str]:
