@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import contextlib
 import fcntl
-import io
 import itertools
 import json
 import logging
@@ -538,8 +537,13 @@ class StagedStore:
             if removals:
                 self.store.update(";\n".join(removals))
             if any(changes.replace.values()):
-                data = io.BufferedReader(_NQuadsReader(changes.replace.values()))
-                self.store.bulk_load(data, format=ox.RdfFormat.N_QUADS)
+                # bytes, not a reader: the loader parses them without the GIL, where a Python
+                # reader takes it back for every 8 KB (a 100,000-quad batch loaded in 0.7 s
+                # alone, 59 s beside one busy Python thread). Lenient: the lines were all
+                # written by pyoxigraph's serialiser (ChangeSet), so IRIs need no re-checking.
+                data = _nquads(changes)
+                self.store.bulk_load(data, format=ox.RdfFormat.N_QUADS, lenient=True)
+                del data
                 self.bulk_quads += changes.quad_count
             self.store.flush()
 
@@ -808,29 +812,6 @@ def nquads_text(quads: Iterable[ox.Quad], graph: str) -> str:
 
 def _line_tail(graph: str) -> str:
     return f" {ox.NamedNode(graph)} .\n"
-
-
-class _NQuadsReader(io.RawIOBase):
-    """The N-Quads texts of a change set read as one byte stream, a graph's text encoded when
-    reached: the bulk loader gets them without a joined copy of the whole batch."""
-
-    def __init__(self, texts: Iterable[str]) -> None:
-        self._texts = iter(texts)
-        self._chunk = memoryview(b"")
-
-    def readable(self) -> bool:
-        return True
-
-    def readinto(self, buffer: Any) -> int:
-        while not self._chunk:
-            text = next(self._texts, None)
-            if text is None:
-                return 0
-            self._chunk = memoryview(text.encode("utf-8"))
-        size = min(len(buffer), len(self._chunk))
-        buffer[:size] = self._chunk[:size]
-        self._chunk = self._chunk[size:]
-        return size
 
 
 def _nquads(changes: ChangeSet) -> bytes:
