@@ -310,3 +310,19 @@ def test_machine_use_counts_the_workers_and_the_mock() -> None:
     result["harvest"] = run
     result["verdicts"] = verdicts(result)
     assert "**100% of the cores over the 20.0 s**" in report_markdown(result)
+
+
+def test_report_compares_the_harvests_cpu_with_the_floors() -> None:
+    from bench.harvest_e2e import machine_use
+
+    result = _result()
+    result["verdicts"] = verdicts(result)
+    assert "The floor's load took" not in report_markdown(result)  # no CPU measured: no claim
+    run = result["harvest"]
+    run["cpu"]["main_pid"] = 1
+    run["mock_cpu_seconds"] = 4.0  # 30 + 4 CPU-s
+    run["machine_use"] = machine_use(run, 2)
+    result["floor"]["cpu_seconds"] = 8.5
+    markdown = report_markdown(result)
+    assert "The floor's load took 8.5 CPU-s; the harvest 34.0 (its process tree" in markdown
+    assert "mock), 4.0x." in markdown

@@ -367,6 +367,55 @@ def test_large_runs_transform_in_worker_processes_with_the_same_result(dataset: 
     assert graphs[0] == graphs[1] and len(graphs[0]) > 10_000
 
 
+def test_a_worker_has_one_batch_queued_at_most(
+    dataset: Dataset, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Transformed batches wait in memory until the writer takes them: the harvester keeps as
+    many in flight as there are workers (one queued behind each one transformed), not more."""
+    from concurrent.futures import Future
+
+    from harvester.demo import generate_dataset
+    from harvester.mapping.transform import TransformPool
+    from harvester.service.runtime import Runtime
+    from harvester.settings import settings_from_mapping
+
+    big = generate_dataset(
+        treaties=("cbd",), seed=5, decisions=1200, meetings=5, contacts=0, reports=0, plans=0
+    )
+    submitted: list[Future[object]] = []
+    collected: list[Future[object]] = []
+    outstanding: list[int] = []
+    submit = TransformPool.submit
+
+    def counting_submit(pool: TransformPool, jobs: object, ctx: object) -> object:
+        outstanding.append(len(submitted) - len(collected))  # before this one
+        future = submit(pool, jobs, ctx)  # type: ignore[arg-type]
+        submitted.append(future)  # type: ignore[arg-type]
+        result = future.result
+
+        def counted(timeout: float | None = None) -> object:
+            if future not in collected:
+                collected.append(future)  # type: ignore[arg-type]
+            return result(timeout)
+
+        future.result = counted  # type: ignore[method-assign]
+        return future
+
+    monkeypatch.setattr(TransformPool, "submit", counting_submit)
+    settings = settings_from_mapping(
+        {"server": {"base_iri": "http://hub.test/"}, "harvest": {"workers": 1}}
+    )
+    with Runtime.open(settings, in_memory=True) as runtime:
+        local = Hub(runtime)
+        config = local.source(entities=["Decisions"])
+        report = local.harvest(
+            provider(big).handle, config, harvester=runtime.harvester(config.kind)
+        )
+    assert report.counts["added"] == 1200
+    assert len(submitted) == 6 and len(collected) == 6  # 200 records a batch
+    assert max(outstanding) == 1  # one worker: one batch waiting, at most
+
+
 @pytest.mark.parametrize("status", [400, 501])
 def test_entity_sets_a_provider_does_not_know_are_skipped(
     hub: Hub, dataset: Dataset, status: int
