@@ -367,9 +367,7 @@ def test_large_runs_transform_in_worker_processes_with_the_same_result(dataset: 
     assert graphs[0] == graphs[1] and len(graphs[0]) > 10_000
 
 
-def test_a_worker_has_one_batch_queued_at_most(
-    dataset: Dataset, monkeypatch: pytest.MonkeyPatch
-) -> None:
+def test_a_worker_has_one_batch_queued_at_most(monkeypatch: pytest.MonkeyPatch) -> None:
     """Transformed batches wait in memory until the writer takes them: the harvester keeps as
     many in flight as there are workers (one queued behind each one transformed), not more."""
     from concurrent.futures import Future
